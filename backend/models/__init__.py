@@ -1,0 +1,7 @@
+"""Tortoise models, one module per aggregate. ``MODEL_MODULES`` feeds the ORM config."""
+MODEL_MODULES = [
+    "backend.models.tenant",
+    "backend.models.idempotency",
+    "backend.models.audit",
+    "backend.models.callback",
+]

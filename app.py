@@ -1,0 +1,71 @@
+"""Sanic app factory. ``python app.py`` serves on HOST:PORT (see README for every setting)."""
+from __future__ import annotations
+
+import itertools
+import logging
+
+from sanic import Sanic
+
+from backend import api, db, logs
+from backend.runtime import Runtime
+from backend.settings import Settings
+
+log = logging.getLogger("esign.app")
+_names = itertools.count()
+
+
+def create_app(settings: Settings | None = None) -> Sanic:
+    settings = settings or Settings.from_env()
+    logs.configure(settings.log_level, settings.log_json)
+    name = "esign" if not Sanic._app_registry else f"esign_{next(_names)}"
+    app = Sanic(name, configure_logging=False)
+    app.config.REQUEST_MAX_SIZE = settings.max_body_bytes
+    app.config.FALLBACK_ERROR_FORMAT = "json"
+    app.config.OAS_URL_PREFIX = "/docs"
+    app.config.OAS_UI_DEFAULT = "redoc"
+    app.config.OAS_UI_SWAGGER = False
+    app.config.OAS_AUTODOC = False
+    app.ext.openapi.describe("e-sign backend REST API", version="1.0.0",
+                             description="Signed requests: see README, 'Calling the API'.")
+    app.ext.openapi.add_security_scheme("AppSignature", "apiKey", location="header",
+                                        name="X-App-Key")
+    app.ctx.settings = settings
+    api.register(app)
+    _add_listeners(app, settings)
+    return app
+
+
+def _add_listeners(app: Sanic, settings: Settings) -> None:
+    @app.main_process_start
+    async def prepare_database(app: Sanic) -> None:
+        await db.init_db(settings)
+        try:
+            if settings.auto_migrate:
+                await db.migrate(settings)
+            if settings.demo_data:
+                from backend.demo import ensure_demo_tenant
+                await ensure_demo_tenant(Runtime.from_settings(settings).cipher)
+        finally:
+            await db.close_db()
+
+    @app.before_server_start
+    async def open_resources(app: Sanic) -> None:
+        app.ctx.runtime = Runtime.from_settings(settings)
+        await db.init_db(settings)
+
+    @app.after_server_stop
+    async def close_resources(app: Sanic) -> None:
+        await app.ctx.runtime.cache.close()
+        await db.close_db()
+
+
+def main() -> None:
+    settings = Settings.from_env()
+    app = create_app(settings)
+    log.info("serving", extra={"url": f"http://{settings.host}:{settings.port}/"})
+    app.run(host=settings.host, port=settings.port, workers=settings.workers,
+            single_process=settings.workers == 1, access_log=False, motd=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""Typed settings read from environment variables (12-factor), validated at start-up.
+
+Every variable is documented in the README's "Settings" table; ``Settings.describe()`` prints it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import pathlib
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+
+
+SETTINGS_DOC: tuple[Setting, ...] = (
+    Setting("ENV", "development", "development | test | production; production refuses unsafe defaults"),
+    Setting("HOST", "127.0.0.1", "address the HTTP server binds"),
+    Setting("PORT", 8000, "port the HTTP server binds"),
+    Setting("WORKERS", 1, "number of Sanic worker processes"),
+    Setting("DATABASE_URL", "sqlite://data/app.sqlite3", "primary database (postgres://... in real deployments)"),
+    Setting("DATABASE_REPLICA_URL", "", "read replica for lag-tolerant reads; empty = use the primary"),
+    Setting("DB_POOL_MAX", 10, "maximum connections per worker in the PostgreSQL pool"),
+    Setting("REDIS_URL", "", "Redis for cache, nonces, locks and rate limits; empty = in-process cache"),
+    Setting("DATA_DIR", "data", "directory for the SQLite file, generated dev keys and stored files"),
+    Setting("DATA_KEYS", "", "SM4 key-encryption keys as 'id:32hex,...'; the first encrypts, all decrypt "
+            "(rotation). Empty outside production = a key generated once under DATA_DIR"),
+    Setting("BLIND_INDEX_KEY", "", "32 hex chars keying the searchable hashes of ID/mobile numbers; "
+            "empty outside production = derived from the first data key"),
+    Setting("MAX_BODY_BYTES", 10 * 1024 * 1024, "largest accepted request body; bigger gives 413 BODY_TOO_LARGE"),
+    Setting("SIGNATURE_MAX_SKEW_SECONDS", 300, "allowed clock skew of X-Timestamp in signed API calls"),
+    Setting("IDEMPOTENCY_TTL_SECONDS", 86400, "how long an Idempotency-Key's first answer is replayed"),
+    Setting("AUTO_MIGRATE", True, "apply database migrations at start-up"),
+    Setting("DEMO_DATA", False, "create a demo tenant at start-up (run.sh sets it)"),
+    Setting("LOG_LEVEL", "INFO", "log level"),
+    Setting("LOG_JSON", True, "JSON log lines (one object per line, with request_id)"),
+)
+
+
+def _coerce(name: str, raw: str, default: Any) -> Any:
+    if isinstance(default, bool):
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off", ""):
+            return False
+        raise SettingsError(f"{name} must be true or false, got {raw!r}")
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+    return raw
+
+
+def _parse_keys(name: str, raw: str) -> tuple[tuple[str, bytes], ...]:
+    keys = []
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        key_id, _, hex_key = part.partition(":")
+        try:
+            key = bytes.fromhex(hex_key)
+        except ValueError:
+            raise SettingsError(f"{name}: key {key_id!r} is not hex") from None
+        if not key_id or len(key) != 16:
+            raise SettingsError(f"{name}: each entry must be 'id:<32 hex chars>'")
+        keys.append((key_id, key))
+    return tuple(keys)
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    env: str = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    database_url: str = "sqlite://data/app.sqlite3"
+    database_replica_url: str = ""
+    db_pool_max: int = 10
+    redis_url: str = ""
+    data_dir: str = "data"
+    data_keys: tuple[tuple[str, bytes], ...] = ()
+    blind_index_key: bytes = b""
+    max_body_bytes: int = 10 * 1024 * 1024
+    signature_max_skew_seconds: int = 300
+    idempotency_ttl_seconds: int = 86400
+    auto_migrate: bool = True
+    demo_data: bool = False
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for doc in SETTINGS_DOC:
+            raw = environ.get(doc.name)
+            values[doc.name.lower()] = doc.default if raw is None else _coerce(doc.name, raw, doc.default)
+        values["data_keys"] = _parse_keys("DATA_KEYS", values["data_keys"])
+        bik = values["blind_index_key"]
+        try:
+            values["blind_index_key"] = bytes.fromhex(bik)
+        except ValueError:
+            raise SettingsError("BLIND_INDEX_KEY must be hex") from None
+        values.update(overrides)
+        return cls(**values).validated()
+
+    def validated(self) -> "Settings":
+        if self.env not in ("development", "test", "production"):
+            raise SettingsError(f"ENV must be development, test or production, got {self.env!r}")
+        if not (0 < self.port < 65536):
+            raise SettingsError("PORT must be between 1 and 65535")
+        if not self.database_url.startswith(("sqlite://", "postgres://", "postgresql://", "asyncpg://")):
+            raise SettingsError("DATABASE_URL must be sqlite://... or postgres://...")
+        if self.max_body_bytes < 1024:
+            raise SettingsError("MAX_BODY_BYTES must be at least 1024")
+        if self.env == "production":
+            if not self.data_keys:
+                raise SettingsError("DATA_KEYS is required in production")
+            if len(self.blind_index_key) != 16:
+                raise SettingsError("BLIND_INDEX_KEY (32 hex chars) is required in production")
+        return self
+
+    @property
+    def data_path(self) -> pathlib.Path:
+        path = pathlib.Path(self.data_dir)
+        return path if path.is_absolute() else ROOT / path
+
+    def resolved_data_keys(self) -> tuple[tuple[str, bytes], ...]:
+        """DATA_KEYS, or (outside production) a development key generated once under DATA_DIR."""
+        if self.data_keys:
+            return self.data_keys
+        key_file = self.data_path / "dev-data-key.txt"
+        if not key_file.exists():
+            key_file.parent.mkdir(parents=True, exist_ok=True)
+            key_file.write_text(f"dev1:{secrets.token_hex(16)}\n")
+            key_file.chmod(0o600)
+        return _parse_keys("dev-data-key.txt", key_file.read_text().strip())
+
+    @staticmethod
+    def describe() -> str:
+        rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
+        rows += [f"| `{d.name}` | `{d.default}` | {d.help} |" for d in SETTINGS_DOC]
+        return "\n".join(rows)
