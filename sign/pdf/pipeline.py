@@ -1,0 +1,456 @@
+"""The signing pipeline as named steps.
+
+``prepare`` (reserve /Contents, append field + appearance, write the incremental update and
+hash the byte range while writing) → ``PreparedSignature`` (serialisable: the pause, e.g. for
+intent confirmation) → ``sign`` (CMS from the digest, :mod:`sign.cms`) → ``finish`` (write the
+hex CMS into the reserved /Contents, in place).
+
+Memory: the input is copied to the output in 1 MiB chunks and hashed on the way; only the
+appended update (a few KiB plus the appearance image) is held in memory. A 200 MB input costs a
+few MB of RSS.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import io
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, BinaryIO, Dict, List, Optional, Sequence, Tuple, Union
+
+import pikepdf
+
+from sign import cms as cms_mod
+from sign.pdf import appearance as ap_mod
+from sign.pdf.errors import (BadSpecError, DocMDPError, FieldExistsError, KeywordNotFoundError,
+                             PageOutOfRangeError, PreparedSignatureError,
+                             SignatureTooLargeError)
+from sign.pdf.incremental import IncrementalUpdate, pdf_num, pdf_string
+from sign.pdf.structure import PdfStructure
+from sign.pdf.text import find_keyword
+from sign.specs import AppearanceSpec, SignatureSpec
+
+if TYPE_CHECKING:  # pragma: no cover - sign.signers imports sign.pdf.errors
+    from sign.signers import Signer
+
+Source = Union[str, os.PathLike, bytes, BinaryIO]
+Target = Union[str, os.PathLike, BinaryIO]
+CHUNK = 1 << 20
+_BR_WIDTH = 36  # room for "%d %d %d]" of a > 4 GB file
+
+
+@dataclass
+class PreparedSignature:
+    """A document with its signature field and /Contents placeholder written, not yet signed.
+
+    ``to_json``/``from_json`` persist it (file path, byte range, digest ...) so the signature
+    can be produced later or elsewhere; in-memory outputs (BytesIO) cannot be persisted.
+    """
+
+    output_path: Optional[str]
+    byte_range: Tuple[int, int, int, int]
+    contents_offset: int          # offset of the first hex digit inside <...>
+    contents_capacity: int        # bytes of DER that fit
+    digest: bytes
+    digest_alg: str
+    field_name: str
+    sub_filter: str
+    signing_time: _dt.datetime
+    algorithm: str
+    stream: Optional[BinaryIO] = field(default=None, repr=False, compare=False)
+
+    def to_json(self) -> str:
+        if self.output_path is None:
+            raise PreparedSignatureError("an in-memory prepared signature cannot be persisted")
+        return json.dumps({
+            "output_path": self.output_path, "byte_range": list(self.byte_range),
+            "contents_offset": self.contents_offset,
+            "contents_capacity": self.contents_capacity,
+            "digest": base64.b64encode(self.digest).decode(), "digest_alg": self.digest_alg,
+            "field_name": self.field_name, "sub_filter": self.sub_filter,
+            "signing_time": self.signing_time.isoformat(), "algorithm": self.algorithm,
+        })
+
+    @classmethod
+    def from_json(cls, data: str) -> "PreparedSignature":
+        try:
+            d = json.loads(data)
+            return cls(d["output_path"], tuple(d["byte_range"]), int(d["contents_offset"]),
+                       int(d["contents_capacity"]), base64.b64decode(d["digest"]),
+                       d["digest_alg"], d["field_name"], d["sub_filter"],
+                       _dt.datetime.fromisoformat(d["signing_time"]), d["algorithm"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise PreparedSignatureError(f"bad prepared signature: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class SignResult:
+    output: Optional[str]
+    field_name: str
+    algorithm: str
+    byte_range: Tuple[int, int, int, int]
+    digest: bytes
+    cms_size: int
+
+
+# ------------------------------------------------------------------------------ helpers
+def _pdf_date(t: _dt.datetime) -> bytes:
+    t = t.astimezone(_dt.timezone.utc)
+    return b"(D:" + t.strftime("%Y%m%d%H%M%S").encode() + b"+00'00')"
+
+
+def _same_target(source: Source, target: Target) -> bool:
+    if source is target:
+        return True
+    if isinstance(source, (str, os.PathLike)) and isinstance(target, (str, os.PathLike)):
+        try:
+            return os.path.samefile(source, target)
+        except OSError:
+            return False
+    return False
+
+
+def _placements(st: PdfStructure, app: AppearanceSpec) -> List[Tuple[int, Tuple[float, float, float, float]]]:
+    """(page index, (x0, y0, x1, y1)) of each widget."""
+    n = st.page_count
+    if app.page is not None and app.page > n:
+        raise PageOutOfRangeError(f"page {app.page} out of range (document has {n} pages)")
+    if not app.visible:
+        return [((app.page or 1) - 1, (0.0, 0.0, 0.0, 0.0))]
+    if app.rect is not None:
+        pi = app.page - 1  # type: ignore[operator]
+        ox, oy = _origin(st.page(pi))
+        x, y, w, h = app.rect
+        return [(pi, (ox + x, oy + y, ox + x + w, oy + y + h))]
+    pages = [app.page - 1] if app.page is not None else range(n)
+    hits = find_keyword(st.pdf, app.keyword, pages)  # type: ignore[arg-type]
+    if not hits:
+        where = f"page {app.page}" if app.page is not None else "the document"
+        raise KeywordNotFoundError(f"keyword {app.keyword!r} not found in {where}")
+    if app.occurrence == "first":
+        hits = hits[:1]
+    elif app.occurrence == "last":
+        hits = hits[-1:]
+    w, h = app.size
+    dx, dy = app.offset
+    out = []
+    for pi, (x0, y0, x1, y1) in hits:
+        cx, cy = (x0 + x1) / 2 + dx, (y0 + y1) / 2 + dy
+        out.append((pi, (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)))
+    return out
+
+
+def _origin(page: pikepdf.Page) -> Tuple[float, float]:
+    try:
+        box = page.mediabox
+        return float(min(box[0], box[2])), float(min(box[1], box[3]))
+    except Exception:
+        return 0.0, 0.0
+
+
+def _rect(r: Sequence[float]) -> bytes:
+    return b"[" + b" ".join(pdf_num(v) for v in r) + b"]"
+
+
+def _dict_without(obj: pikepdf.Dictionary, *keys: str) -> bytes:
+    """Unparse a dictionary without some keys, leaving the closing ``>>`` off."""
+    for k in keys:
+        if k in obj:
+            del obj[k]
+    body = obj.unparse(resolved=True)
+    assert body.endswith(b">>")
+    return body[:-2].rstrip() + b" "
+
+
+def _array_plus(arr: Optional[pikepdf.Object], refs: Sequence[int]) -> bytes:
+    items = b""
+    if isinstance(arr, pikepdf.Array):
+        items = arr.unparse(resolved=True).strip()[1:-1].strip()
+    new = b" ".join(b"%d 0 R" % r for r in refs)
+    return b"[" + (items + b" " if items else b"") + new + b"]"
+
+
+# ------------------------------------------------------------------------------ prepare
+def prepare(source: Source, target: Target, signer: Signer, spec: SignatureSpec,
+            *, signing_time: Optional[_dt.datetime] = None) -> PreparedSignature:
+    """Append the signature field/appearance with an empty /Contents and hash the byte range.
+
+    ``source`` and ``target`` may be the same path (or the same stream): the update is then
+    appended in place without copying.
+    """
+    if spec.alg is not None and spec.alg != signer.algorithm:
+        raise BadSpecError(f"spec wants {spec.alg} but the signer's key is {signer.algorithm}")
+    signing_time = signing_time or _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
+    in_place = _same_target(source, target)
+    st = PdfStructure(source)
+    try:
+        update, sig_num, capacity, field_name = _build_update(st, signer, spec, signing_time)
+        base_length = st.length
+    finally:
+        st.close()
+    appended, offsets = update.serialize()
+
+    # locate the placeholders inside the signature dictionary (first object of the update)
+    sig_start = offsets[sig_num]
+    lt = appended.index(b"/Contents <", sig_start) + len(b"/Contents ")
+    gt = lt + 1 + 2 * capacity
+    assert appended[gt:gt + 1] == b">"
+    br_at = appended.index(b"/ByteRange [0 ", sig_start) + len(b"/ByteRange [0 ")
+    total = base_length + len(appended)
+    byte_range = (0, base_length + lt, base_length + gt + 1, total - (base_length + gt + 1))
+    br_txt = (b"%d %d %d]" % byte_range[1:]).ljust(_BR_WIDTH)
+    appended = appended[:br_at] + br_txt + appended[br_at + _BR_WIDTH:]
+
+    h = cms_mod.new_hash(signer.digest_algorithm)
+    out_path: Optional[str] = None
+    stream: Optional[BinaryIO] = None
+    if isinstance(target, (str, os.PathLike)):
+        out_path = os.fspath(target)
+        if in_place:
+            fh = open(out_path, "r+b")
+            try:
+                _hash_file(fh, h, base_length)
+                fh.seek(base_length)
+                fh.truncate()
+                fh.write(appended)
+            finally:
+                fh.close()
+        else:
+            with open(out_path, "wb") as fh:
+                _copy_hash(source, fh, h)
+                fh.write(appended)
+    else:
+        stream = target
+        if in_place:
+            _hash_file(stream, h, base_length)
+            stream.seek(base_length)
+            stream.truncate()
+        else:
+            stream.seek(0)
+            stream.truncate()
+            _copy_hash(source, stream, h)
+        stream.write(appended)
+        stream.flush()
+    h.update(memoryview(appended)[:lt])
+    h.update(memoryview(appended)[gt + 1:])
+    return PreparedSignature(out_path, byte_range, base_length + lt + 1, capacity, h.digest(),
+                             signer.digest_algorithm, field_name, cms_mod.sub_filter_for(signer),
+                             signing_time, signer.algorithm, stream)
+
+
+def _hash_file(fh: BinaryIO, h, length: int) -> None:
+    fh.seek(0)
+    left = length
+    while left:
+        chunk = fh.read(min(CHUNK, left))
+        if not chunk:
+            raise PreparedSignatureError("input shrank while signing")
+        h.update(chunk)
+        left -= len(chunk)
+
+
+def _copy_hash(source: Source, out: BinaryIO, h) -> None:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        h.update(source)
+        out.write(source)
+        return
+    if isinstance(source, (str, os.PathLike)):
+        with open(source, "rb") as src:
+            _copy_stream(src, out, h)
+    else:
+        source.seek(0)
+        _copy_stream(source, out, h)
+
+
+def _copy_stream(src: BinaryIO, out: BinaryIO, h) -> None:
+    buf = bytearray(CHUNK)
+    mv = memoryview(buf)
+    while True:
+        n = src.readinto(buf)  # type: ignore[attr-defined]
+        if not n:
+            break
+        h.update(mv[:n])
+        out.write(mv[:n])
+
+
+def _build_update(st: PdfStructure, signer: Signer, spec: SignatureSpec,
+                  signing_time: _dt.datetime):
+    n_sigs = st.signature_count()
+    level = st.docmdp_level()
+    if spec.certify is not None and n_sigs:
+        raise DocMDPError("a certification signature must be the first signature")
+    if level == 1:
+        raise DocMDPError("the document is certified with 'no changes allowed' (DocMDP P=1)")
+    names = set(st.field_names())
+    if spec.field_name is not None:
+        if spec.field_name in names:
+            raise FieldExistsError(f"field {spec.field_name!r} already exists")
+        field_name = spec.field_name
+    else:
+        k = len(names) + 1
+        while f"Signature{k}" in names:
+            k += 1
+        field_name = f"Signature{k}"
+
+    app = spec.appearance
+    places = _placements(st, app)
+    capacity = spec.contents_size or cms_mod.estimate_size(signer, spec.timestamper)
+
+    up = IncrementalUpdate(st)
+    sig_num = up.alloc()
+    # --- signature dictionary (first object: the placeholders are searched from here)
+    parts = [b"<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /"
+             + cms_mod.sub_filter_for(signer).encode(),
+             b" /ByteRange [0 " + b" " * (_BR_WIDTH - 1) + b"]",
+             b" /Contents <" + b"0" * (2 * capacity) + b">",
+             b" /M " + _pdf_date(signing_time)]
+    for key, val in ((b"/Reason", spec.reason), (b"/Location", spec.location),
+                     (b"/ContactInfo", spec.contact), (b"/Name", spec.name)):
+        if val:
+            parts.append(b" " + key + b" " + pdf_string(val))
+    if spec.certify is not None:
+        parts.append(b" /Reference [<< /Type /SigRef /TransformMethod /DocMDP /TransformParams"
+                     b" << /Type /TransformParams /P %d /V /1.2 >> >>]" % spec.certify)
+    parts.append(b" >>")
+    up.add(sig_num, b"".join(parts))
+
+    # --- appearance (shared by every widget of the field)
+    ap_num = None
+    if app.visible:
+        img = ap_mod.decode_png(app.image)  # type: ignore[arg-type]
+        img_num = up.alloc()
+        smask_num = up.alloc() if img.alpha is not None else None
+        for num, body in ap_mod.image_objects(img, img_num, smask_num):
+            up.add(num, body)
+        x0, y0, x1, y1 = places[0][1]
+        ap_num = up.alloc()
+        up.add(ap_num, ap_mod.form_xobject(x1 - x0, y1 - y0, img_num))
+
+    # --- field and widgets
+    page_objs = {pi: st.page(pi).obj for pi in {p for p, _ in places}}
+    widget_nums: List[Tuple[int, int]] = []  # (page index, widget num)
+    field_num = up.alloc()
+    ap_ref = b" /AP << /N %d 0 R >>" % ap_num if ap_num is not None else b""
+    if len(places) == 1:
+        pi, r = places[0]
+        up.add(field_num, b"<< /Type /Annot /Subtype /Widget /FT /Sig /T " + pdf_string(field_name)
+               + b" /V %d 0 R /F 132 /P %d %d R /Rect " % ((sig_num,) + page_objs[pi].objgen)
+               + _rect(r) + ap_ref + b" >>")
+        widget_nums.append((pi, field_num))
+    else:
+        kids = []
+        for pi, r in places:
+            wn = up.alloc()
+            kids.append(wn)
+            up.add(wn, b"<< /Type /Annot /Subtype /Widget /Parent %d 0 R /F 132 /P %d %d R /Rect "
+                   % ((field_num,) + page_objs[pi].objgen) + _rect(r) + ap_ref + b" >>")
+            widget_nums.append((pi, wn))
+        up.add(field_num, b"<< /FT /Sig /T " + pdf_string(field_name) + b" /V %d 0 R /Kids [%s] >>"
+               % (sig_num, b" ".join(b"%d 0 R" % k for k in kids)))
+
+    # --- pages: /Annots
+    for pi, page in page_objs.items():
+        refs = [wn for p, wn in widget_nums if p == pi]
+        annots = page.get("/Annots")
+        if isinstance(annots, pikepdf.Array) and annots.is_indirect:
+            num, gen = annots.objgen
+            up.add(num, _array_plus(annots, refs), gen)
+        else:
+            new_annots = _array_plus(annots, refs)
+            num, gen = page.objgen
+            up.add(num, _dict_without(page, "/Annots") + b"/Annots " + new_annots + b" >>", gen)
+
+    # --- AcroForm and catalog
+    root = st.root
+    af = st.acroform()
+    root_changes: List[bytes] = []
+    if af is not None and af.is_indirect:
+        new_fields = _array_plus(af.get("/Fields"), [field_num])
+        num, gen = af.objgen
+        up.add(num, _dict_without(af, "/Fields", "/SigFlags") + b"/Fields " + new_fields
+               + b" /SigFlags 3 >>", gen)
+    else:
+        af_num = up.alloc()
+        if af is not None:  # direct dictionary inside the catalog: move it out
+            new_fields = _array_plus(af.get("/Fields"), [field_num])
+            body = _dict_without(pikepdf.Dictionary(af), "/Fields", "/SigFlags")
+        else:
+            new_fields, body = _array_plus(None, [field_num]), b"<< "
+        up.add(af_num, body + b"/Fields " + new_fields + b" /SigFlags 3 >>")
+        root_changes.append(b"/AcroForm %d 0 R" % af_num)
+    if spec.certify is not None:
+        root_changes.append(b"/Perms << /DocMDP %d 0 R >>" % sig_num)
+    if root_changes:
+        num, gen = root.objgen
+        drop = ["/AcroForm"] if any(c.startswith(b"/AcroForm") for c in root_changes) else []
+        if spec.certify is not None:
+            drop.append("/Perms")
+        up.add(num, _dict_without(root, *drop) + b" ".join(root_changes) + b" >>", gen)
+    return up, sig_num, capacity, field_name
+
+
+# ------------------------------------------------------------------------------ finish
+def finish(prepared: PreparedSignature, cms_der: bytes) -> None:
+    """Write the CMS blob (hex) into the reserved /Contents, in place."""
+    if len(cms_der) > prepared.contents_capacity:
+        raise SignatureTooLargeError(
+            f"CMS of {len(cms_der)} bytes does not fit in {prepared.contents_capacity} reserved"
+            " (raise SignatureSpec.contents_size)")
+    hexed = cms_der.hex().encode()
+    if prepared.stream is not None:
+        fh = prepared.stream
+        _check_and_write(fh, prepared, hexed)
+        fh.flush()
+        return
+    if prepared.output_path is None:
+        raise PreparedSignatureError("prepared signature has neither a path nor a stream")
+    try:
+        fh = open(prepared.output_path, "r+b")
+    except OSError as exc:
+        raise PreparedSignatureError(f"cannot open {prepared.output_path}: {exc.strerror}") from exc
+    with fh:
+        _check_and_write(fh, prepared, hexed)
+
+
+def _check_and_write(fh: BinaryIO, prepared: PreparedSignature, hexed: bytes) -> None:
+    br = prepared.byte_range
+    fh.seek(0, io.SEEK_END)
+    if fh.tell() < br[2] + br[3]:
+        raise PreparedSignatureError("the prepared file is shorter than its byte range")
+    fh.seek(br[1])
+    if fh.read(1) != b"<":
+        raise PreparedSignatureError("the prepared file changed: no /Contents placeholder")
+    fh.seek(prepared.contents_offset)
+    fh.write(hexed)
+
+
+def sign_prepared(prepared: PreparedSignature, signer: Signer,
+                  timestamper=None) -> bytes:
+    """The ``sign`` step: CMS over the prepared digest."""
+    if signer.algorithm != prepared.algorithm:
+        raise BadSpecError("prepared for a different algorithm than the signer's")
+    return cms_mod.sign_digest(signer, prepared.digest, timestamper=timestamper,
+                               signing_time=prepared.signing_time)
+
+
+def sign_pdf(source: Source, target: Target, signer: Signer,
+             spec: SignatureSpec = SignatureSpec()) -> SignResult:
+    """prepare → digest → sign → embed in one call."""
+    prepared = prepare(source, target, signer, spec)
+    der = sign_prepared(prepared, signer, spec.timestamper)
+    finish(prepared, der)
+    return SignResult(prepared.output_path, prepared.field_name, prepared.algorithm,
+                      prepared.byte_range, prepared.digest, len(der))
+
+
+def sign_pdf_dual(source: Source, target: Target, sm2_signer: Signer, rsa_signer: Signer,
+                  sm2_spec: SignatureSpec = SignatureSpec(),
+                  rsa_spec: SignatureSpec = SignatureSpec()) -> List[SignResult]:
+    """双签名: the SM2 signature, then the RSA one, as two fields / two incremental updates."""
+    if sm2_signer.algorithm != "sm2" or rsa_signer.algorithm != "rsa":
+        raise BadSpecError("dual signing needs an SM2 signer then an RSA signer")
+    first = sign_pdf(source, target, sm2_signer, sm2_spec)
+    second = sign_pdf(target, target, rsa_signer, rsa_spec)
+    return [first, second]
