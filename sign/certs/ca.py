@@ -107,7 +107,11 @@ class CertificateAuthority:
         return self.signer.family
 
     def default_key_alg(self) -> str:
-        return {"sm2": "sm2", "rsa": "rsa2048", "ecdsa": "ecdsa-p256"}[self.family]
+        """Key algorithm for keys generated under this CA: the CA's own (RSA keeps its size)."""
+        if self.family == "rsa":
+            bits = self.signer.public_key_info().bit_size
+            return f"rsa{bits}" if bits in (2048, 3072) else "rsa2048"
+        return {"sm2": "sm2", "ecdsa": "ecdsa-p256"}[self.family]
 
     @property
     def subject(self) -> x509.Name:
