@@ -1,8 +1,8 @@
 """Authenticate a business-system request signed per ``backend.signing_scheme``.
 
 Checks, in order: headers present, app key known and active, timestamp within the allowed skew,
-signature valid, nonce never seen (replay). Failures are counted per app key so that a guessing
-client is throttled.
+signature valid, nonce never seen (replay). Failures are counted per app key and client address,
+so that a guessing client is throttled without locking the tenant's own systems out.
 """
 from __future__ import annotations
 
@@ -48,14 +48,14 @@ class AuthRateLimited(TooManyRequests):
 
 
 async def authenticate(method: str, path: str, query_string: str, headers: Mapping[str, str],
-                       body: bytes, *, cache: Cache, cipher: FieldCipher,
-                       max_skew: int) -> Tenant:
+                       body: bytes, *, cache: Cache, cipher: FieldCipher, max_skew: int,
+                       client_ip: str = "") -> Tenant:
     values = [headers.get(h) for h in (scheme.HEADER_APP_KEY, scheme.HEADER_TIMESTAMP,
                                         scheme.HEADER_NONCE, scheme.HEADER_SIGNATURE)]
     if not all(values):
         raise MissingAuthHeaders()
     app_key, timestamp, nonce, signature = values
-    failures_key = f"authfail:{app_key[:64]}:{int(time.time() // 60)}"
+    failures_key = f"authfail:{app_key[:64]}:{client_ip}:{int(time.time() // 60)}"
     failures = await cache.get(failures_key)
     if failures and int(failures) >= MAX_FAILURES_PER_MINUTE:
         raise AuthRateLimited()

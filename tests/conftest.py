@@ -19,3 +19,178 @@ def corpus_dir() -> pathlib.Path:
     if not CORPUS.is_dir():
         pytest.skip(f"external corpus not found at {CORPUS} (../shared/corpus)")
     return CORPUS
+
+
+# --------------------------------------------------------------------------------------------
+# Real services: PostgreSQL and Redis (DATABASE_URL / REDIS_URL; scripts/test.sh sets the local
+# ones). Backend tests FAIL, never skip, when they cannot be reached.
+# --------------------------------------------------------------------------------------------
+import asyncio  # noqa: E402
+import os  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+import httpx  # noqa: E402
+
+TEST_DATA_KEYS = "t1:00112233445566778899aabbccddeeff"
+TEST_BLIND_INDEX_KEY = "ffeeddccbbaa99887766554433221100"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def test_env(tmp_path_factory) -> dict[str, str]:
+    """Environment of the server under test (and of the settings the tests use)."""
+    return {
+        "ENV": "test",
+        "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test"),
+        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        "DATA_KEYS": TEST_DATA_KEYS,
+        "BLIND_INDEX_KEY": TEST_BLIND_INDEX_KEY,
+        "DATA_DIR": str(tmp_path_factory.mktemp("data")),
+        "AUTO_MIGRATE": "false",
+        "MAX_BODY_BYTES": "65536",
+        "LOG_JSON": "true",
+    }
+
+
+@pytest.fixture(scope="session")
+def test_settings(test_env):
+    from backend.settings import Settings
+
+    return Settings.from_env(test_env)
+
+
+def _require_services(settings) -> None:
+    import asyncpg
+    import redis
+
+    async def pg() -> None:
+        conn = await asyncpg.connect(settings.database_url, timeout=5)
+        await conn.close()
+
+    try:
+        asyncio.run(pg())
+    except Exception as exc:  # noqa: BLE001
+        pytest.fail(f"PostgreSQL at {settings.database_url} is required: {exc}", pytrace=False)
+    try:
+        redis.Redis.from_url(settings.redis_url, socket_connect_timeout=3).ping()
+    except Exception as exc:  # noqa: BLE001
+        pytest.fail(f"Redis at {settings.redis_url} is required: {exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def prepared_database(test_settings):
+    """A fresh schema on the real PostgreSQL, built by the project's migrations."""
+    import asyncpg
+
+    from backend import db
+
+    _require_services(test_settings)
+
+    async def reset() -> None:
+        conn = await asyncpg.connect(test_settings.database_url)
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+        await conn.close()
+        await db.init_db(test_settings)
+        await db.migrate(test_settings)
+        await db.close_db()
+
+    asyncio.run(reset())
+    return test_settings
+
+
+async def _wipe(settings) -> None:
+    import redis.asyncio as redis_asyncio
+    from tortoise import Tortoise
+
+    tables = sorted({m._meta.db_table for app in Tortoise.apps.values() for m in app.values()})
+    await Tortoise.get_connection("default").execute_script(
+        f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+    client = redis_asyncio.from_url(settings.redis_url)
+    await client.flushdb()
+    await client.aclose()
+
+
+@pytest.fixture
+async def db(prepared_database):
+    """The ORM connected to the test database, emptied (and Redis flushed) before the test."""
+    from backend import db as backend_db
+
+    await backend_db.init_db(prepared_database)
+    await _wipe(prepared_database)
+    yield prepared_database
+    await backend_db.close_db()
+
+
+@pytest.fixture
+def runtime(test_settings):
+    from backend.runtime import Runtime
+
+    return Runtime.from_settings(test_settings)
+
+
+def start_server(env: dict[str, str], log_path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    full_env = {**os.environ, **env, "PORT": str(port), "HOST": "127.0.0.1"}
+    log = open(log_path, "wb")
+    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=full_env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {pathlib.Path(log_path).read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                return proc, base_url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"server did not start: {pathlib.Path(log_path).read_text()[-3000:]}")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="session")
+def server(prepared_database, test_env, tmp_path_factory):
+    """The real app (python app.py) on PostgreSQL + Redis, on a free port, for the session."""
+    proc, base_url = start_server(test_env, tmp_path_factory.mktemp("logs") / "server.log")
+    yield base_url
+    stop_server(proc)
+
+
+@pytest.fixture
+async def tenant(db, runtime):
+    """A fresh tenant: its id, app key and (clear) secret."""
+    from backend.services.create_tenant import create_tenant
+
+    return await create_tenant("测试人寿保险股份有限公司", runtime.cipher)
+
+
+@pytest.fixture
+async def other_tenant(db, runtime):
+    from backend.services.create_tenant import create_tenant
+
+    return await create_tenant("另一家财产保险公司", runtime.cipher)
+
+
+@pytest.fixture
+def api(server, tenant):
+    """A signed API client for ``tenant`` against the running server."""
+    from backend.client import ApiClient
+
+    with ApiClient(server, tenant.app_key, tenant.app_secret) as client:
+        yield client

@@ -55,7 +55,8 @@ async def _authenticate(request: Request) -> None:
     tenant = await authenticate(
         request.method, request.path, request.query_string, request.headers, request.body or b"",
         cache=runtime.cache, cipher=runtime.cipher,
-        max_skew=runtime.settings.signature_max_skew_seconds)
+        max_skew=runtime.settings.signature_max_skew_seconds,
+        client_ip=client_ip(request))
     request.ctx.tenant = tenant
     ctx = audit.current_context.get()
     audit.current_context.set(audit.AuditContext(
