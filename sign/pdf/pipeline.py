@@ -289,7 +289,7 @@ def _build_update(st: PdfStructure, signer: Signer, spec: SignatureSpec,
             raise FieldExistsError(f"field {spec.field_name!r} already exists")
         field_name = spec.field_name
     else:
-        k = len(names) + 1
+        k = st.signature_field_count() + 1
         while f"Signature{k}" in names:
             k += 1
         field_name = f"Signature{k}"

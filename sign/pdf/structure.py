@@ -145,6 +145,10 @@ class PdfStructure:
                 names.append(str(f.T))
         return names
 
+    def signature_field_count(self) -> int:
+        return sum(1 for f in self.fields()
+                   if isinstance(f, pikepdf.Dictionary) and f.get("/FT") == pikepdf.Name.Sig)
+
     def signature_count(self) -> int:
         n = 0
         for f in self.fields():

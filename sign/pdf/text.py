@@ -113,6 +113,11 @@ class FontInfo:
             if isinstance(enc, pikepdf.Name) and "UCS2" in str(enc):
                 self.ucs2 = True
             desc = font.get("/DescendantFonts")
+            self.gb1 = False
+            try:
+                self.gb1 = str(desc[0].CIDSystemInfo.Ordering) == "GB1"
+            except Exception:
+                pass
             if isinstance(desc, pikepdf.Array) and len(desc):
                 d = desc[0]
                 self.default_width = float(d.get("/DW", 1000))
@@ -171,6 +176,10 @@ class FontInfo:
                 code = data[i:i + ln]
             i += len(code)
             cid = int.from_bytes(code, "big")
+            if self.ucs2 and self.two_byte:
+                # predefined UCS-2 CMaps: the code is Unicode, not a CID. Without the CMap
+                # files only the half-width ASCII block of Adobe-GB1 (CID = U - 31) is known.
+                cid = cid - 31 if (self.gb1 and 0x20 <= cid <= 0x7E) else -1
             if code in self.tounicode:
                 text = self.tounicode[code]
             elif self.two_byte:
