@@ -222,7 +222,8 @@ class TSAServer:
 def serve_in_thread(tsa: TimeStampAuthority, host: str = "127.0.0.1", port: int = 0) -> TSAServer:
     """Start the HTTP TSA in a daemon thread (``port=0``: a free port)."""
     httpd = _TSAHTTPServer((host, port), tsa)
-    thread = threading.Thread(target=httpd.serve_forever, name="tsa-http", daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="tsa-http",
+                              daemon=True)
     thread.start()
     return TSAServer(httpd, thread)
 

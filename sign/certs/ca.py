@@ -92,11 +92,12 @@ class CertificateAuthority:
 
     def create_subordinate(self, subject: CASubject, key: Any = None, *, alg: str | None = None,
                            validity: timedelta | None = None, crl_url: str | None = None,
-                           path_length: int | None = 0) -> "CertificateAuthority":
+                           path_length: int | None = 0,
+                           not_before: datetime | None = None) -> "CertificateAuthority":
         """An issuing CA certified by this CA."""
         key = generate_private_key(alg or self.default_key_alg()) if key is None else key
         signer = as_signer(key)
-        cert = self.issue(subject, signer.public_key_info(), kind=Kind.ISSUING_CA,
+        cert = self.issue(subject, signer.public_key_info(), kind=Kind.ISSUING_CA, not_before=not_before,
                           validity=validity or DEFAULT_VALIDITY[Kind.ISSUING_CA], path_length=path_length)
         return CertificateAuthority(signer, cert, [self.cert, *self.chain], crl_url or self.crl_url,
                                     key if key is not signer else None)
@@ -227,10 +228,15 @@ class CAHierarchy:
 
 
 def create_hierarchy(alg: str = "rsa2048", *, org: str = "Internal Signing CA", crl_url: str | None = None,
-                     root_name: str | None = None, issuing_name: str | None = None) -> CAHierarchy:
-    """Root + issuing CA with fresh keys of ``alg`` (``"sm2"``, ``"rsa2048"``, ``"rsa3072"``...)."""
+                     root_name: str | None = None, issuing_name: str | None = None,
+                     not_before: datetime | None = None) -> CAHierarchy:
+    """Root + issuing CA with fresh keys of ``alg`` (``"sm2"``, ``"rsa2048"``, ``"rsa3072"``...).
+
+    ``not_before`` back-dates both CA certificates (useful to validate at past moments).
+    """
     label = alg.upper()
-    root = CertificateAuthority.create_root(CASubject(root_name or f"{org} {label} Root CA", org), alg=alg)
+    root = CertificateAuthority.create_root(CASubject(root_name or f"{org} {label} Root CA", org), alg=alg,
+                                            not_before=not_before)
     issuing = root.create_subordinate(CASubject(issuing_name or f"{org} {label} Issuing CA", org),
-                                      alg=alg, crl_url=crl_url)
+                                      alg=alg, crl_url=crl_url, not_before=not_before)
     return CAHierarchy(root, issuing)

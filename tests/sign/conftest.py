@@ -1,6 +1,6 @@
 """Shared fixtures for all ``sign`` tests: CA hierarchies (RSA, SM2), identities, a TSA server.
 
-* ``ca``: session :class:`PKI` with ``ca.rsa`` and ``ca.sm2`` (:class:`sign.certs.ca.CAHierarchy`,
+* ``ca``: session :class:`PKI` (CAs valid from 30 days ago) with ``ca.rsa`` and ``ca.sm2`` (:class:`sign.certs.ca.CAHierarchy`,
   each ``.root`` / ``.issuing`` a :class:`~sign.certs.ca.CertificateAuthority`). ``ca.sm2`` skips
   the test while ``sign.crypto.sm2`` is unavailable.
 * ``rsa_identity`` / ``sm2_identity``: company signing identities (:class:`sign.certs.identity.Identity`).
@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import functools
+from datetime import datetime, timedelta, timezone
 from typing import Iterator
 
 import pytest
@@ -20,6 +21,8 @@ from sign.certs.identity import Identity
 from sign.certs.profiles import CompanySubject, EventSubject, TSASubject
 
 ID_HASH_KEY = b"test-id-hash-key-0123456789abcdef"
+# Session CAs are back-dated so tests can validate at moments in the recent past.
+CA_NOT_BEFORE = datetime.now(timezone.utc) - timedelta(days=30)
 CRL_URL = "http://127.0.0.1/crl/issuing.crl"
 
 
@@ -31,11 +34,12 @@ class PKI:
     """Session PKI: an RSA-2048 hierarchy (eager) and an SM2 hierarchy (built on first use)."""
 
     def __init__(self) -> None:
-        self.rsa: CAHierarchy = create_hierarchy("rsa2048", org="Test Insurer", crl_url=CRL_URL)
+        self.rsa: CAHierarchy = create_hierarchy("rsa2048", org="Test Insurer", crl_url=CRL_URL,
+                                                 not_before=CA_NOT_BEFORE)
 
     @functools.cached_property
     def _sm2(self) -> CAHierarchy:
-        return create_hierarchy("sm2", org="Test Insurer", crl_url=CRL_URL)
+        return create_hierarchy("sm2", org="Test Insurer", crl_url=CRL_URL, not_before=CA_NOT_BEFORE)
 
     @property
     def sm2(self) -> CAHierarchy:
