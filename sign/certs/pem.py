@@ -41,7 +41,6 @@ def _parse_cert(der: bytes) -> x509.Certificate:
     try:
         cert = x509.Certificate.load(der, strict=True)
         cert.native  # force a full parse so garbage fails here, not later
-        cert["tbs_certificate"]["subject_public_key_info"]["public_key"].parsed
     except Exception as exc:
         raise CertificateError(f"not a certificate: {exc}") from exc
     return cert

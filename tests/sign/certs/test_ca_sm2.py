@@ -1,0 +1,99 @@
+"""Internal CA (SM2, GM/T 0015 profile): independent checks with gmssl and openssl."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+from asn1crypto import algos
+
+from sign.certs.ca import create_hierarchy
+from sign.certs.pem import dump_certificate, load_certificate, load_private_key
+from sign.certs.profiles import CompanySubject, hash_id_number
+
+SM2_CURVE = "1.2.156.10197.1.301"
+SM2_WITH_SM3 = "1.2.156.10197.1.501"
+
+
+def gmssl_verify(issuer_cert, signature_der: bytes, data: bytes) -> bool:
+    """Verify an SM2 signature (DER r,s) with gmssl: SM3(Z||M), default user id."""
+    from gmssl import sm2 as gm
+
+    point = issuer_cert.public_key["public_key"].native
+    assert point[0] == 4 and len(point) == 65
+    rs = algos.DSASignature.load(signature_der).native
+    crypt = gm.CryptSM2(private_key="00", public_key=point[1:].hex())
+    crypt.public_key = point[1:].hex()  # gmssl lstrip("04")s the hex; set it verbatim
+    return bool(crypt.verify_with_sm3("%064x%064x" % (rs["r"], rs["s"]), data))
+
+
+def _cert_ok(cert, issuer) -> bool:
+    return gmssl_verify(issuer, cert["signature_value"].native, cert["tbs_certificate"].dump())
+
+
+def test_sm2_profile(sm2_identity):
+    for cert in sm2_identity.full_chain():
+        assert cert["signature_algorithm"]["algorithm"].dotted == SM2_WITH_SM3
+        assert cert["tbs_certificate"]["signature"]["algorithm"].dotted == SM2_WITH_SM3
+        assert cert["signature_algorithm"]["parameters"].native is None
+        spki = cert.public_key["algorithm"]
+        assert spki["algorithm"].dotted == "1.2.840.10045.2.1"  # id-ecPublicKey
+        assert spki["parameters"].chosen.dotted == SM2_CURVE
+    cert = sm2_identity.cert
+    assert cert.key_usage_value.native == {"digital_signature", "non_repudiation"}
+    assert cert.key_identifier and cert.authority_key_identifier == sm2_identity.chain[0].key_identifier
+    assert cert.basic_constraints_value["ca"].native is False
+    assert cert.crl_distribution_points
+
+
+def test_sm2_signatures_verify_with_gmssl(sm2_identity):
+    leaf, issuing, root = sm2_identity.full_chain()
+    assert _cert_ok(leaf, issuing)
+    assert _cert_ok(issuing, root)
+    assert _cert_ok(root, root)
+    assert not _cert_ok(leaf, root)
+
+
+def test_sm2_event_certificate(event_identity_sm2, id_hash_key):
+    cert = event_identity_sm2.cert
+    subject = cert.subject.native
+    assert subject["common_name"] == "张三"
+    assert subject["serial_number"] == hash_id_number("11010119900307777X", id_hash_key)
+    assert b"11010119900307777X" not in cert.dump()
+    assert _cert_ok(cert, event_identity_sm2.chain[0])
+
+
+def test_sm2_tsa_certificate(tsa_identity_sm2):
+    eku = tsa_identity_sm2.cert.extended_key_usage_value
+    assert eku.native == ["time_stamping"]
+    assert "extended_key_usage" in tsa_identity_sm2.cert.critical_extensions
+
+
+def test_sm2_crl_signature_verifies_with_gmssl():
+    h = create_hierarchy("sm2", org="SM2 CRL CA")
+    ident = h.issuing.new_identity(CompanySubject("SM2 Revoked Co"))
+    h.issuing.revoke(ident.cert, reason="superseded")
+    crl_ = h.issuing.crl()
+    assert crl_["signature_algorithm"]["algorithm"].dotted == SM2_WITH_SM3
+    assert gmssl_verify(h.issuing.cert, crl_["signature"].native, crl_["tbs_cert_list"].dump())
+    entry = crl_["tbs_cert_list"]["revoked_certificates"][0]
+    assert entry["user_certificate"].native == ident.cert.serial_number
+    assert entry.crl_reason_value.native == "superseded"
+
+
+def test_sm2_pem_round_trip(sm2_identity):
+    key = load_private_key(sm2_identity.key_pem)
+    assert key.to_bytes() == sm2_identity.key.to_bytes()
+    assert load_certificate(sm2_identity.cert_pem).dump() == sm2_identity.cert.dump()
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl not installed")
+def test_openssl_parses_sm2_and_rsa_certificates(sm2_identity, rsa_identity):
+    for ident in (sm2_identity, rsa_identity):
+        out = subprocess.run(["openssl", "x509", "-noout", "-text"], input=dump_certificate(ident.cert),
+                             capture_output=True, check=True).stdout.decode()
+        assert "Digital Signature, Non Repudiation" in out
+        assert "CA:FALSE" in out
+    out = subprocess.run(["openssl", "x509", "-noout", "-text"], input=sm2_identity.cert_pem,
+                         capture_output=True, check=True).stdout.decode()
+    assert "SM2" in out or SM2_WITH_SM3 in out
