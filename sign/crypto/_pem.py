@@ -25,7 +25,8 @@ PBKDF2_OID = "1.2.840.113549.1.5.12"
 HMAC_SHA256_OID = "1.2.840.113549.2.9"
 PBKDF2_ITERATIONS = 100_000
 
-keys.NamedCurve.register("sm2p256v1", SM2_CURVE_OID, 32)  # idempotent; lets asn1crypto name the curve
+# No asn1crypto NamedCurve registration here: curves are compared by dotted OID, and the
+# global registry naming is owned by sign.certs.oids.
 
 _PRF_HASHES = {"sha1": "sha1", "sha224": "sha224", "sha256": "sha256", "sha384": "sha384", "sha512": "sha512"}
 _AES_CBC = {"aes128_cbc": 16, "aes192_cbc": 24, "aes256_cbc": 32}
@@ -53,7 +54,11 @@ def pem_decode_any(text: str, labels) -> tuple[bytes, str]:
     raise ValueError(f"no PEM block labelled {' or '.join(labels)}")
 
 
-def private_key_to_der(d: int, public_point: bytes, password: bytes | None = None) -> bytes:
+def _password_bytes(password: bytes | str | None) -> bytes | None:
+    return password.encode("utf-8") if isinstance(password, str) else password
+
+
+def private_key_to_der(d: int, public_point: bytes, password: bytes | str | None = None) -> bytes:
     ec_private = _der.encode_sequence(
         _der.encode_uint(1),
         _der.encode_tlv(0x04, d.to_bytes(32, "big")),
@@ -64,6 +69,7 @@ def private_key_to_der(d: int, public_point: bytes, password: bytes | None = Non
         _der.encode_sequence(_der.encode_oid("1.2.840.10045.2.1"), _der.encode_oid(SM2_CURVE_OID)),
         _der.encode_tlv(0x04, ec_private),
     )
+    password = _password_bytes(password)
     return pkcs8 if password is None else _encrypt_pkcs8(pkcs8, password)
 
 
@@ -141,9 +147,9 @@ def _from_ec_private(ec: keys.ECPrivateKey) -> tuple[int, bytes | None]:
     return ec["private_key"].native, (bytes(pub) if pub is not None else None)
 
 
-def private_key_from_der(der: bytes, password: bytes | None = None) -> tuple[int, bytes | None]:
+def private_key_from_der(der: bytes, password: bytes | str | None = None) -> tuple[int, bytes | None]:
     """Return (d, embedded public point or None) from PKCS#8, encrypted PKCS#8 or SEC1 DER."""
-    der = bytes(der)
+    der, password = bytes(der), _password_bytes(password)
     try:
         encrypted = _looks_encrypted(der)
         if encrypted:
@@ -179,7 +185,7 @@ def _from_plain_der(der: bytes) -> tuple[int, bytes | None]:
     return _from_ec_private(ec)
 
 
-def private_key_from_pem(pem: bytes | str, password: bytes | None = None) -> tuple[int, bytes | None]:
+def private_key_from_pem(pem: bytes | str, password: bytes | str | None = None) -> tuple[int, bytes | None]:
     text = pem.decode("ascii", "replace") if isinstance(pem, (bytes, bytearray)) else pem
     der, _ = pem_decode_any(text, ("PRIVATE KEY", "ENCRYPTED PRIVATE KEY", "EC PRIVATE KEY"))
     return private_key_from_der(der, password)

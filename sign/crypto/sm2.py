@@ -265,7 +265,10 @@ class _GmsslOps:
                 return int(sig[:64], 16), int(sig[64:128], 16)
 
     def verify_digest(self, native_pub: Any, x: int, y: int, r: int, s: int, e: bytes) -> bool:
-        return bool(native_pub.verify("%064x%064x" % (r, s), e))
+        try:  # gmssl has no special case for sG + tP = O; any arithmetic failure is a rejection
+            return bool(native_pub.verify("%064x%064x" % (r, s), e))
+        except Exception:
+            return False
 
     def encrypt(self, native_pub: Any, x: int, y: int, plaintext: bytes) -> bytes:
         while True:
@@ -459,25 +462,25 @@ class SM2PrivateKey:
         return self._ops.decrypt(self._native, self._d, x1, y1, c3, c2)
 
     # -- serialization (PKCS#8; see _pem.py)
-    def to_der(self, password: bytes | None = None) -> bytes:
+    def to_der(self, password: bytes | str | None = None) -> bytes:
         from . import _pem
 
         return _pem.private_key_to_der(self._d, self._public.to_bytes(), password)
 
     @classmethod
-    def from_der(cls, der: bytes, password: bytes | None = None, *, engine: str | None = None) -> "SM2PrivateKey":
+    def from_der(cls, der: bytes, password: bytes | str | None = None, *, engine: str | None = None) -> "SM2PrivateKey":
         from . import _pem
 
         return cls._from_parsed(_pem.private_key_from_der(der, password), engine)
 
-    def to_pem(self, password: bytes | None = None) -> bytes:
+    def to_pem(self, password: bytes | str | None = None) -> bytes:
         from . import _pem
 
         label = "ENCRYPTED PRIVATE KEY" if password is not None else "PRIVATE KEY"
         return _pem.pem_encode(self.to_der(password), label)
 
     @classmethod
-    def from_pem(cls, pem: bytes, password: bytes | None = None, *, engine: str | None = None) -> "SM2PrivateKey":
+    def from_pem(cls, pem: bytes, password: bytes | str | None = None, *, engine: str | None = None) -> "SM2PrivateKey":
         from . import _pem
 
         return cls._from_parsed(_pem.private_key_from_pem(pem, password), engine)
@@ -513,7 +516,7 @@ def load_public_key(obj: Any, *, engine: str | None = None) -> SM2PublicKey:
     return SM2PublicKey.from_bytes(data, engine=engine)
 
 
-def load_private_key(obj: Any, password: bytes | None = None, *, engine: str | None = None) -> SM2PrivateKey:
+def load_private_key(obj: Any, password: bytes | str | None = None, *, engine: str | None = None) -> SM2PrivateKey:
     """Accept an SM2PrivateKey, a 32-byte scalar (bytes or hex), PKCS#8/SEC1 DER or PEM."""
     if isinstance(obj, SM2PrivateKey):
         return obj if engine is None or obj.engine == engine else obj.with_engine(engine)

@@ -306,13 +306,17 @@ def test_spki_with_other_curve_rejected():
         SM2PublicKey.from_der(b"\x30\x03\x02\x01\x00")
 
 
-@pytest.mark.parametrize("password", [None, b"correct horse"])
+@pytest.mark.parametrize("password", [None, b"correct horse", "口令-unicode"])
 def test_pem_round_trip(key, password):
     pem = key.to_pem(password)
     assert pem.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----" if password else b"-----BEGIN PRIVATE KEY-----")
     back = SM2PrivateKey.from_pem(pem, password, engine=key.engine)
     assert back.to_bytes() == key.to_bytes()
     assert load_private_key(pem, password).to_bytes() == key.to_bytes()
+    if isinstance(password, str):
+        assert SM2PrivateKey.from_pem(pem, password.encode()).to_bytes() == key.to_bytes()
+    else:
+        assert SM2PrivateKey.from_der(key.to_der(password), password).to_bytes() == key.to_bytes()
 
 
 def test_pem_wrong_or_missing_password(key):
@@ -363,10 +367,29 @@ def test_signature_raw_conversion():
     assert len(raw) == 64 and signature_from_raw(raw) == sig
 
 
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+
+def run_python(code: str, **env: str) -> str:
+    out = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, **env), cwd=ROOT,
+                         capture_output=True, text=True, check=True, timeout=60)
+    return out.stdout.strip()
+
+
 def test_engine_selection_env():
-    code = "import sign.crypto.sm2 as m; print(m.ENGINE)"
-    env = dict(os.environ, SIGN_CRYPTO_ENGINE="gmssl")
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "gmssl"
+    assert run_python("import sign.crypto.sm2 as m; print(m.ENGINE)", SIGN_CRYPTO_ENGINE="gmssl") == "gmssl"
     assert SM2PrivateKey.generate().engine == sm2mod.ENGINE
+
+
+def test_fallback_when_tongsuopy_is_missing():
+    code = (
+        "import sys; sys.modules['tongsuopy'] = None\n"
+        "from sign.crypto import sm2, sm3, sm4, SM2PrivateKey\n"
+        "k = SM2PrivateKey.from_bytes(bytes.fromhex('%s'))\n"
+        "sig = k.sign(b'm'); ok = k.public_key().verify(sig, b'm')\n"
+        "ct = sm4.sm4_gcm_encrypt(bytes(16), bytes(12), b'x')\n"
+        "pem = SM2PrivateKey.from_pem(k.to_pem(b'pw'), b'pw').to_bytes() == k.to_bytes()\n"
+        "print(sm2.ENGINE, sm3.ENGINE, sm4.ENGINE, k.engine, ok, k.decrypt(k.public_key().encrypt(b'p')), pem,\n"
+        "      sm4.sm4_gcm_decrypt(bytes(16), bytes(12), ct), 'tongsuopy.backends' in sys.modules)"
+    ) % STD_D.hex()
+    assert run_python(code, SIGN_CRYPTO_ENGINE="") == "gmssl gmssl gmssl gmssl True b'p' True b'x' False"
