@@ -1,6 +1,7 @@
 """Sanic app factory. ``python app.py`` serves on HOST:PORT (see README for every setting)."""
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 
@@ -8,7 +9,7 @@ from sanic import Sanic
 
 from backend import api, db, logs
 from backend.runtime import Runtime
-from backend.settings import Settings
+from backend.settings import Settings, SettingsError
 
 log = logging.getLogger("esign.app")
 _names = itertools.count()
@@ -35,19 +36,20 @@ def create_app(settings: Settings | None = None) -> Sanic:
     return app
 
 
-def _add_listeners(app: Sanic, settings: Settings) -> None:
-    @app.main_process_start
-    async def prepare_database(app: Sanic) -> None:
-        await db.init_db(settings)
-        try:
-            if settings.auto_migrate:
-                await db.migrate(settings)
-            if settings.demo_data:
-                from backend.demo import ensure_demo_tenant
-                await ensure_demo_tenant(Runtime.from_settings(settings).cipher)
-        finally:
-            await db.close_db()
+async def prepare_database(settings: Settings) -> None:
+    """Once per deployment start, before workers fork: migrations and demo data."""
+    await db.init_db(settings)
+    try:
+        if settings.auto_migrate:
+            await db.migrate(settings)
+        if settings.demo_data:
+            from backend.demo import ensure_demo_tenant
+            await ensure_demo_tenant(Runtime.from_settings(settings).cipher)
+    finally:
+        await db.close_db()
 
+
+def _add_listeners(app: Sanic, settings: Settings) -> None:
     @app.before_server_start
     async def open_resources(app: Sanic) -> None:
         app.ctx.runtime = Runtime.from_settings(settings)
@@ -60,11 +62,19 @@ def _add_listeners(app: Sanic, settings: Settings) -> None:
 
 
 def main() -> None:
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        raise SystemExit(f"invalid settings: {exc}") from None
+    asyncio.run(prepare_database(settings))
     app = create_app(settings)
-    log.info("serving", extra={"url": f"http://{settings.host}:{settings.port}/"})
-    app.run(host=settings.host, port=settings.port, workers=settings.workers,
-            single_process=settings.workers == 1, access_log=False, motd=False)
+    log.info("serving on http://%s:%s/", settings.host, settings.port)
+    try:
+        app.run(host=settings.host, port=settings.port, workers=settings.workers,
+                single_process=settings.workers == 1, access_log=False, motd=False)
+    except OSError as exc:
+        raise SystemExit(f"cannot serve on {settings.host}:{settings.port}: {exc.strerror} "
+                         "(set HOST/PORT)") from None
 
 
 if __name__ == "__main__":

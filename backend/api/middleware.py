@@ -70,8 +70,9 @@ async def finish_request(request: Request, response: HTTPResponse) -> None:
         response.headers["X-Request-ID"] = request_id
     started = getattr(request.ctx, "started", None)
     elapsed_ms = round((time.perf_counter() - started) * 1000, 2) if started else None
-    log.info("request", extra={"method": request.method, "path": request.path,
-                               "status": response.status, "ms": elapsed_ms})
+    log.info("%s %s %s %sms", request.method, request.path, response.status, elapsed_ms,
+             extra={"method": request.method, "path": request.path,
+                    "status": response.status, "ms": elapsed_ms})
 
 
 def register(app: Sanic) -> None:
