@@ -201,7 +201,7 @@ def _load_key(alg: str, key_pem: bytes, password: bytes | None) -> Any:
         from cryptography.hazmat.primitives.asymmetric import rsa
         try:
             key = serialization.load_pem_private_key(key_pem, password=password)
-        except (ValueError, TypeError) as exc:
+        except Exception as exc:  # ValueError, TypeError, UnsupportedAlgorithm
             raise SignerError(f"cannot load RSA private key: {exc}") from exc
         if not isinstance(key, rsa.RSAPrivateKey):
             raise SignerError("certificate is RSA but the key is not")

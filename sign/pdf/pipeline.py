@@ -333,22 +333,21 @@ def _build_update(st: PdfStructure, signer: Signer, spec: SignatureSpec,
     widget_nums: List[Tuple[int, int]] = []  # (page index, widget num)
     field_num = up.alloc()
     ap_ref = b" /AP << /N %d 0 R >>" % ap_num if ap_num is not None else b""
-    if len(places) == 1:
-        pi, r = places[0]
-        up.add(field_num, b"<< /Type /Annot /Subtype /Widget /FT /Sig /T " + pdf_string(field_name)
-               + b" /V %d 0 R /F 132 /P %d %d R /Rect " % ((sig_num,) + page_objs[pi].objgen)
-               + _rect(r) + ap_ref + b" >>")
-        widget_nums.append((pi, field_num))
-    else:
-        kids = []
-        for pi, r in places:
-            wn = up.alloc()
-            kids.append(wn)
-            up.add(wn, b"<< /Type /Annot /Subtype /Widget /Parent %d 0 R /F 132 /P %d %d R /Rect "
-                   % ((field_num,) + page_objs[pi].objgen) + _rect(r) + ap_ref + b" >>")
-            widget_nums.append((pi, wn))
-        up.add(field_num, b"<< /FT /Sig /T " + pdf_string(field_name) + b" /V %d 0 R /Kids [%s] >>"
-               % (sig_num, b" ".join(b"%d 0 R" % k for k in kids)))
+    # One signature field with a single (merged) widget at the first placement. Further
+    # placements (occurrence="all") are locked /Stamp annotations sharing the appearance and
+    # covered by the same signature: a signature field with several widget kids is legal but
+    # poppler (and other viewers) then report each widget as an unsigned signature field.
+    pi, r = places[0]
+    up.add(field_num, b"<< /Type /Annot /Subtype /Widget /FT /Sig /T " + pdf_string(field_name)
+           + b" /V %d 0 R /F 132 /P %d %d R /Rect " % ((sig_num,) + page_objs[pi].objgen)
+           + _rect(r) + ap_ref + b" >>")
+    widget_nums.append((pi, field_num))
+    for pi, r in places[1:]:
+        sn = up.alloc()
+        up.add(sn, b"<< /Type /Annot /Subtype /Stamp /Name /%s /F 132 /P %d %d R /Rect "
+               % ((b"Seal",) + page_objs[pi].objgen) + _rect(r) + ap_ref
+               + b" /Contents " + pdf_string(field_name) + b" >>")
+        widget_nums.append((pi, sn))
 
     # --- pages: /Annots
     for pi, page in page_objs.items():
