@@ -161,7 +161,7 @@ def private_key_from_der(der: bytes, password: bytes | str | None = None) -> tup
         return _from_plain_der(der)
     except DecryptionError:
         raise
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, IndexError) as exc:
         raise ValueError(f"cannot load SM2 private key: {exc}") from None
 
 
@@ -171,8 +171,10 @@ def _looks_encrypted(der: bytes) -> bool:
 
 
 def _from_plain_der(der: bytes) -> tuple[int, bytes | None]:
-    first = _der.read_sequence(der)[1]
-    if first[0] == 0x04:  # SEC1 ECPrivateKey: version INTEGER, then OCTET STRING d
+    items = _der.read_sequence(der)
+    if len(items) < 3:
+        raise ValueError("not a PKCS#8 or SEC1 private key")
+    if items[1][0] == 0x04:  # SEC1 ECPrivateKey: version INTEGER, then OCTET STRING d
         return _from_ec_private(keys.ECPrivateKey.load(der))
     info = keys.PrivateKeyInfo.load(der)
     alg = info["private_key_algorithm"]
@@ -180,9 +182,7 @@ def _from_plain_der(der: bytes) -> tuple[int, bytes | None]:
         raise ValueError(f"not an EC/SM2 key: {alg['algorithm'].native}")
     if alg["algorithm"].dotted == "1.2.840.10045.2.1":
         _check_curve(alg["parameters"])
-    ec = keys.ECPrivateKey.load(info["private_key"].native if isinstance(info["private_key"].native, bytes)
-                                else info["private_key"].contents)
-    return _from_ec_private(ec)
+    return _from_ec_private(keys.ECPrivateKey.load(info["private_key"].contents))
 
 
 def private_key_from_pem(pem: bytes | str, password: bytes | str | None = None) -> tuple[int, bytes | None]:

@@ -376,9 +376,17 @@ class SM2PublicKey:
             engine=self.engine,
         )
 
+    def hasher(self, uid: bytes = DEFAULT_UID) -> SM3Hasher:
+        """An SM3Hasher already fed with Z_A: stream M into it, then ``digest()`` is e.
+
+        For large documents: ``h = pub.hasher(); for c in chunks: h.update(c)`` then
+        ``key.sign_digest(h.digest())`` / ``pub.verify_digest(sig, h.digest())``.
+        """
+        return SM3Hasher(self.z_value(uid), engine=self.engine)
+
     def message_digest(self, data: bytes, uid: bytes = DEFAULT_UID) -> bytes:
         """e = SM3(Z_A || M), the value actually signed."""
-        hasher = SM3Hasher(self.z_value(uid), engine=self.engine)
+        hasher = self.hasher(uid)
         hasher.update(data)
         return hasher.digest()
 

@@ -146,6 +146,28 @@ def test_gmssl_signature_verifies_with_us(key):
     assert not key.public_key().verify(signature_from_raw(raw), b"from gmssl!")
 
 
+def test_streaming_hasher_matches_message_digest(key):
+    h = key.public_key().hasher(ALICE_ID)
+    for chunk in (b"part one, ", b"part two"):
+        h.update(chunk)
+    assert h.digest() == key.public_key().message_digest(b"part one, part two", ALICE_ID)
+    assert key.public_key().verify(key.sign_digest(h.digest()), b"part one, part two", ALICE_ID)
+
+
+def test_interop_with_tongsuopy_high_level_api(key):
+    """tongsuopy's own EVP_DigestSign with SM3 (default ID) and our sign/verify agree."""
+    ec = pytest.importorskip("tongsuopy.crypto.asymciphers.ec")
+    from tongsuopy.crypto import hashes
+    from tongsuopy.crypto.exceptions import InvalidSignature as TongsuoInvalid
+
+    native = ec.derive_private_key(int.from_bytes(key.to_bytes(), "big"), ec.SM2())
+    sig = native.sign(b"tongsuo high level", ec.ECDSA(hashes.SM3()))
+    assert key.public_key().verify(sig, b"tongsuo high level")
+    native.public_key().verify(key.sign(b"ours"), b"ours", ec.ECDSA(hashes.SM3()))
+    with pytest.raises(TongsuoInvalid):
+        native.public_key().verify(key.sign(b"ours", uid=ALICE_ID), b"ours", ec.ECDSA(hashes.SM3()))
+
+
 def test_engines_verify_each_other():
     a = SM2PrivateKey.generate(engine="gmssl")
     b = a.with_engine("tongsuo") if "tongsuo" in sm2mod._engine.available_engines() else a
@@ -348,6 +370,21 @@ def test_pem_interop_with_tongsuopy(key):
     assert spki == key.public_key().to_der()
 
 
+def test_pem_of_other_curves_rejected():
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    p256 = ec.generate_private_key(ec.SECP256R1())
+    for fmt in (serialization.PrivateFormat.PKCS8, serialization.PrivateFormat.TraditionalOpenSSL):
+        pem = p256.private_bytes(serialization.Encoding.PEM, fmt, serialization.NoEncryption())
+        with pytest.raises(ValueError):
+            SM2PrivateKey.from_pem(pem)
+    with pytest.raises(ValueError):
+        SM2PrivateKey.from_pem(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+    with pytest.raises(ValueError):
+        SM2PrivateKey.from_der(b"\x30\x03\x02\x01\x00")
+
+
 def test_pem_with_mismatched_public_key_rejected(key):
     from sign.crypto import _pem
 
@@ -393,3 +430,40 @@ def test_fallback_when_tongsuopy_is_missing():
         "      sm4.sm4_gcm_decrypt(bytes(16), bytes(12), ct), 'tongsuopy.backends' in sys.modules)"
     ) % STD_D.hex()
     assert run_python(code, SIGN_CRYPTO_ENGINE="") == "gmssl gmssl gmssl gmssl True b'p' True b'x' False"
+
+
+def _mutations(blob: bytes, count: int, seed: int):
+    rng = __import__("random").Random(seed)
+    for _ in range(count):
+        data = bytearray(blob)
+        op = rng.randrange(3)
+        if op == 0:
+            data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
+        elif op == 1:
+            del data[rng.randrange(len(data)):]
+        else:
+            data.insert(rng.randrange(len(data) + 1), rng.randrange(256))
+        yield bytes(data)
+
+
+def test_mutated_inputs_never_crash(key):
+    """Bit flips, truncations, insertions: only False / DecryptionError / ValueError come out."""
+    count = 150 if key.engine == "tongsuo" else 25
+    pub, sig, ct, der = key.public_key(), key.sign(b"m"), key.public_key().encrypt(b"m"), key.to_der()
+    for bad in _mutations(sig, count, 1):
+        assert pub.verify(bad, b"m") is (bad == sig)
+    for bad in _mutations(ct, count, 2):
+        try:
+            assert key.decrypt(bad) == b"m"
+        except DecryptionError:
+            pass
+    for bad in _mutations(der, count, 3):
+        try:
+            SM2PrivateKey.from_der(bad, engine=key.engine)
+        except ValueError:
+            pass
+    for bad in _mutations(pub.to_der(), count, 4):
+        try:
+            SM2PublicKey.from_der(bad, engine=key.engine)
+        except ValueError:
+            pass
