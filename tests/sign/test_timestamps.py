@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import pathlib
 import socket
 from datetime import datetime, timedelta, timezone
 
@@ -19,6 +20,7 @@ from sign.timestamps import (
 from sign.tsa import DEFAULT_POLICY_OID, TimeStampAuthority, serve_in_thread
 
 DATA = "保单 PDF bytes".encode()
+REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
 def _attr(attrs, name):
@@ -179,7 +181,57 @@ def test_sm2_http_tsa(tsa_server_url_sm2, tsa_identity_sm2):
     assert result.ok, result.errors
 
 
-def test_tsa_cli_server_in_thread(tsa_identity_rsa):
+def test_tsa_server_in_thread(tsa_identity_rsa):
     with serve_in_thread(TimeStampAuthority.from_identity(tsa_identity_rsa)) as server:
         token = TimeStamper(server.url).timestamp_data(DATA)
     verify_token(token)
+
+
+@pytest.mark.parametrize("which", ["rsa", "sm2"])
+def test_tsa_command_line(tmp_path, which, tsa_identity_rsa, tsa_identity_sm2):
+    import subprocess
+    import sys
+
+    ident = tsa_identity_rsa if which == "rsa" else tsa_identity_sm2
+    (tmp_path / "tsa.key").write_bytes(ident.key_pem)
+    (tmp_path / "tsa.pem").write_bytes(ident.cert_pem)
+    (tmp_path / "chain.pem").write_bytes(ident.chain_pem)
+    proc = subprocess.Popen([sys.executable, "-m", "sign.tsa", "--port", "0", "--key", str(tmp_path / "tsa.key"),
+                             "--cert", str(tmp_path / "tsa.pem"), "--chain", str(tmp_path / "chain.pem")],
+                            stdout=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("TSA listening on "), line
+        token = TimeStamper(line.split()[-1], timeout=5).timestamp_data(DATA)
+        verify_token(token, digest=hashlib.sha256(DATA).digest())
+        assert len(token["content"]["certificates"]) == 3
+    finally:
+        proc.terminate()
+        proc.wait(timeout=5)
+
+
+# ---- third-party clients/verifiers against our TSA ---------------------------------------------
+def test_pyhanko_http_client_against_our_server(tsa_server_url, tsa_identity_rsa):
+    from pyhanko.sign.timestamps.requests_client import HTTPTimeStamper
+
+    digest = hashlib.sha256(DATA).digest()
+    token = asyncio.run(HTTPTimeStamper(tsa_server_url).async_timestamp(digest, "sha256"))
+    assert tst_info(token)["message_imprint"]["hashed_message"].native == digest
+    verify_token(token, digest=digest, hash_alg="sha256")
+
+
+@pytest.mark.skipif(__import__("shutil").which("openssl") is None, reason="openssl not installed")
+def test_openssl_ts_verify_rsa(tmp_path, tsa_identity_rsa):
+    import subprocess
+
+    from sign.certs.pem import dump_certificates
+
+    tsa = TimeStampAuthority.from_identity(tsa_identity_rsa)
+    digest = hashlib.sha256(DATA).digest()
+    (tmp_path / "resp.tsr").write_bytes(tsa.respond(build_request(digest).dump()))
+    (tmp_path / "root.pem").write_bytes(dump_certificates([tsa_identity_rsa.root]))
+    (tmp_path / "chain.pem").write_bytes(dump_certificates(tsa_identity_rsa.chain[:1]))
+    res = subprocess.run(["openssl", "ts", "-verify", "-digest", digest.hex(), "-in", tmp_path / "resp.tsr",
+                          "-CAfile", tmp_path / "root.pem", "-untrusted", tmp_path / "chain.pem"],
+                         capture_output=True, text=True)
+    assert res.returncode == 0 and "Verification: OK" in res.stdout, res.stdout + res.stderr
