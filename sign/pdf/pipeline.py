@@ -144,7 +144,14 @@ def _placements(st: PdfStructure, app: AppearanceSpec) -> List[Tuple[int, Tuple[
 
 def _origin(page: pikepdf.Page) -> Tuple[float, float]:
     try:
-        box = page.mediabox
+        node, box = page.obj, None
+        for _ in range(32):  # /MediaBox is inheritable
+            box = node.get("/MediaBox")
+            if box is not None or "/Parent" not in node:
+                break
+            node = node.Parent
+        if box is None:
+            return 0.0, 0.0
         return float(min(box[0], box[2])), float(min(box[1], box[3]))
     except Exception:
         return 0.0, 0.0

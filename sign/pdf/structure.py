@@ -89,7 +89,11 @@ class PdfStructure:
             self.xref = _scan_tail(self._fh, length)
             self._fh.seek(0)
             try:
-                self.pdf = pikepdf.open(self._fh, access_mode=pikepdf.AccessMode.stream)
+                # inherit_page_attributes=False: do not push inherited /Resources etc. into
+                # page dictionaries (we re-serialise pages; also it walks every page: 2.5 ms
+                # for 100 pages)
+                self.pdf = pikepdf.open(self._fh, access_mode=pikepdf.AccessMode.stream,
+                                        inherit_page_attributes=False)
             except pikepdf.PasswordError as exc:
                 raise EncryptedPdfError("the PDF is encrypted (password required)") from exc
             except pikepdf.PdfError as exc:
@@ -121,11 +125,38 @@ class PdfStructure:
         return int(size)
 
     def page(self, index: int) -> pikepdf.Page:
+        """Page ``index`` (0-based) by descending the page tree with /Count.
+
+        Touches only the nodes on the way (qpdf's ``pdf.pages`` resolves every page first:
+        ~25 µs per page). Falls back to qpdf on a malformed tree.
+        """
+        try:
+            node = self.root.Pages
+            left = index
+            for _ in range(64):
+                for kid in node.Kids:
+                    if kid.get("/Type") == pikepdf.Name.Pages or "/Kids" in kid:
+                        count = int(kid.Count)
+                        if left < count:
+                            node = kid
+                            break
+                        left -= count
+                    else:
+                        if left == 0:
+                            return pikepdf.Page(kid)
+                        left -= 1
+                else:
+                    break
+        except (AttributeError, KeyError, TypeError, ValueError, pikepdf.PdfError):
+            pass
         return self.pdf.pages[index]
 
     @property
     def page_count(self) -> int:
-        return len(self.pdf.pages)
+        try:
+            return int(self.root.Pages.Count)
+        except (AttributeError, KeyError, TypeError, ValueError, pikepdf.PdfError):
+            return len(self.pdf.pages)
 
     def acroform(self) -> Optional[pikepdf.Dictionary]:
         af = self.root.get("/AcroForm")

@@ -1,0 +1,73 @@
+"""Structure reading: page-tree descent, /Prev chain, inherited attributes untouched."""
+from __future__ import annotations
+
+import pikepdf
+import pytest
+
+from sign.pdf import sign_pdf
+from sign.pdf.structure import PdfStructure
+from sign.specs import AppearanceSpec, SignatureSpec
+
+from .conftest import pyhanko_status
+
+
+def _nested_tree_pdf(path, n=7):
+    """Pages split over two intermediate /Pages nodes, /MediaBox inherited from the root."""
+    pdf = pikepdf.new()
+    for i in range(n):
+        pdf.add_blank_page(page_size=(400 + i, 500))
+    pages = [p.obj for p in pdf.pages]
+    for p in pages:
+        del p["/MediaBox"]
+    root = pdf.Root.Pages
+    a = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Pages, Parent=root,
+                                             Kids=pages[:3], Count=3))
+    b = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Pages, Parent=root,
+                                             Kids=pages[3:], Count=n - 3))
+    for p in pages[:3]:
+        p.Parent = a
+    for p in pages[3:]:
+        p.Parent = b
+    root.Kids = [a, b]
+    root.Count = n
+    root.MediaBox = [10, 20, 410, 520]
+    for i, p in enumerate(pages):
+        p.Marker = i
+    pdf.save(path)
+
+
+def test_page_descent_matches_qpdf(tmp_path):
+    src = tmp_path / "nested.pdf"
+    _nested_tree_pdf(src)
+    with PdfStructure(src) as st:
+        assert st.page_count == 7
+        for i in range(7):
+            assert int(st.page(i).obj.Marker) == i
+
+
+def test_sign_on_nested_page_with_inherited_mediabox(tmp_path, rsa_signer, rsa_identity, png_seal):
+    src = tmp_path / "nested.pdf"
+    _nested_tree_pdf(src)
+    out = tmp_path / "out.pdf"
+    sign_pdf(src, out, rsa_signer, SignatureSpec(
+        appearance=AppearanceSpec(image=png_seal, page=5, rect=(0, 0, 50, 50))))
+    with pikepdf.open(out, inherit_page_attributes=False) as pdf:
+        page = pdf.pages[4].obj
+        assert int(page.Marker) == 4
+        assert "/MediaBox" not in page  # inherited attributes are not pushed down
+        assert [float(v) for v in page.Annots[0].Rect] == [10, 20, 60, 70]  # MediaBox origin
+    [(_, st)] = pyhanko_status(out, [rsa_identity.root])
+    assert st.intact and st.valid
+
+
+def test_prev_chain(tmp_path, simple_pdf, rsa_signer):
+    one, two = tmp_path / "1.pdf", tmp_path / "2.pdf"
+    sign_pdf(simple_pdf, one, rsa_signer)
+    sign_pdf(one, two, rsa_signer)
+    with PdfStructure(simple_pdf) as s0, PdfStructure(one) as s1, PdfStructure(two) as s2:
+        assert s1.xref.startxref > s0.length and s2.xref.startxref > s1.length
+        tail2 = two.read_bytes()[s1.length:]
+        assert b"/Prev %d" % s1.xref.startxref in tail2
+        tail1 = one.read_bytes()[s0.length:]
+        assert b"/Prev %d" % s0.xref.startxref in tail1
+        assert s2.next_object_number() > s1.next_object_number() > s0.next_object_number()
