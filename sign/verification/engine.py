@@ -63,7 +63,7 @@ def open_pdf(data: bytes) -> tuple[pikepdf.Pdf, bool]:
     try:
         return pikepdf.open(io.BytesIO(data), attempt_recovery=False), False
     except pikepdf.PasswordError:
-        raise E.PdfVerifyError("ENCRYPTED", "the PDF is encrypted with a user password") from None
+        raise E.PdfVerifyError(E.ENCRYPTED, "the PDF is encrypted with a user password") from None
     except pikepdf.PdfError:
         pass
     try:
@@ -84,10 +84,10 @@ def _aware(at: _dt.datetime | None) -> _dt.datetime | None:
 
 def _verify_doc(doc: _Doc, anchors: trust.TrustAnchors | None,
                 at: _dt.datetime | None) -> VerificationReport:
+    if pdfscan.is_truncated(doc.data, doc.damaged):
+        raise E.PdfVerifyError(E.TRUNCATED, "the PDF is truncated (incomplete last revision)")
     sigs = _signatures(doc.pdf)
     if not sigs:
-        if doc.damaged and not doc.data.rstrip().endswith(b"%%EOF"):
-            raise E.PdfVerifyError("TRUNCATED", "the PDF is truncated and holds no readable signature")
         return VerificationReport(len(doc.data), len(doc.ends), (),
                                   (Problem("NO_SIGNATURES", "the document has no signature"),))
     context = _Context(doc, anchors, at, sigs)
@@ -147,7 +147,8 @@ class _Context:
             problems.append(Problem("CMS_MALFORMED", f"signature contents are not CMS: {exc}"))
             return self._broken(sig, sub_filter, False, br, signed_end, problems)
         problems.extend(check.problems)
-        ts = self._timestamp(C.signature_timestamp(check.signer_info), check.signature_value)
+        ts = self._timestamp(C.signature_timestamp(check.signer_info), check.signature_value,
+                             check.certificates)
         signing_time, source = _signing_time(check.signing_time, sig.value)
         at = self.at or (ts.time if ts and ts.valid else None) or signing_time or _now()
         trust_result = trust.evaluate(check.signer_cert, check.certificates, self.anchors, at)
@@ -177,16 +178,18 @@ class _Context:
             self._revisions_after(signed_end), token.imprint_ok and not _wrapping(problems),
             token.signature_ok, trust_result, None, changes, tuple(problems))
 
-    def _timestamp(self, token: Any, signature_value: bytes) -> TimestampInfo | None:
+    def _timestamp(self, token: Any, signature_value: bytes,
+                   extra: tuple[x509.Certificate, ...]) -> TimestampInfo | None:
         if token is None:
             return None
         check = C.check_timestamp_token(token, signature_value)
-        trusted = None
+        trusted, problems = None, check.problems
         if self.anchors is not None and check.tsa_cert is not None:
-            trusted = trust.evaluate(check.tsa_cert, check.certificates, self.anchors,
-                                     check.time or _now(), purpose="timestamping").trusted
+            result = trust.evaluate(check.tsa_cert, check.certificates + extra, self.anchors,
+                                    check.time or _now(), purpose="timestamping")
+            trusted, problems = result.trusted, problems + result.errors
         return TimestampInfo(check.time, _subject(check.tsa_cert), check.imprint_ok,
-                             check.signature_ok, trusted, check.problems)
+                             check.signature_ok, trusted, problems)
 
     def _broken(self, sig: _Sig, sub_filter: str | None, is_doc_ts: bool,
                 br: tuple[int, ...] | None, signed_end: int | None,

@@ -6,7 +6,7 @@ class PdfVerifyError(Exception):
     """The input cannot be verified at all (not a PDF, truncated beyond repair, unreadable).
 
     ``code`` is stable and meant for programs: NOT_A_PDF, EMPTY_INPUT, UNREADABLE_FILE,
-    PDF_PARSE_ERROR, INPUT_TYPE.
+    PDF_PARSE_ERROR, TRUNCATED, ENCRYPTED, INPUT_TYPE.
     """
 
     def __init__(self, code: str, message: str) -> None:
@@ -19,4 +19,6 @@ NOT_A_PDF = "NOT_A_PDF"
 EMPTY_INPUT = "EMPTY_INPUT"
 UNREADABLE_FILE = "UNREADABLE_FILE"
 PDF_PARSE_ERROR = "PDF_PARSE_ERROR"
+TRUNCATED = "TRUNCATED"
+ENCRYPTED = "ENCRYPTED"
 INPUT_TYPE = "INPUT_TYPE"

@@ -41,6 +41,18 @@ def revision_ends(data: bytes) -> list[int]:
     return ends
 
 
+_UPDATE_SYNTAX = re.compile(rb"\bobj\b|\bxref\b|\btrailer\b|\bstartxref\b")
+
+
+def is_truncated(data: bytes, damaged: bool) -> bool:
+    """No final %%EOF and either a broken structure or the start of an unfinished update."""
+    tail_at = data.rfind(b"%%EOF")
+    tail = data[tail_at + 5:] if tail_at >= 0 else data
+    if not tail.strip(_WS):
+        return False
+    return damaged or tail_at < 0 or bool(_UPDATE_SYNTAX.search(tail))
+
+
 def is_revision_boundary(data: bytes, offset: int, ends: list[int]) -> bool:
     """True when ``offset`` ends a revision (whitespace between the marker and offset tolerated)."""
     if offset in ends:
