@@ -134,7 +134,7 @@ def estimate_size(signer, timestamper: Any = None) -> int:
     parts = signer_parts(signer)
     size = len(parts.certs_der) + len(parts.sid_der) + 1024 + 1024
     if timestamper is not None:
-        size += 8192
+        size += 12288  # token: TSA certificate chain + TSTInfo
     return size
 
 

@@ -59,13 +59,21 @@ class PreparedSignature:
     sub_filter: str
     signing_time: _dt.datetime
     algorithm: str
+    base_length: int = 0          # length of the input: where this update starts
+    in_place: bool = False        # the update was appended to the input itself
     stream: Optional[BinaryIO] = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> str:
+        """JSON for a later :meth:`from_json`; an in-memory output travels as base64."""
+        data = None
         if self.output_path is None:
-            raise PreparedSignatureError("an in-memory prepared signature cannot be persisted")
+            if self.stream is None:
+                raise PreparedSignatureError("nothing to persist: no path and no stream")
+            self.stream.seek(0)
+            data = base64.b64encode(self.stream.read()).decode()
         return json.dumps({
-            "output_path": self.output_path, "byte_range": list(self.byte_range),
+            "output_path": self.output_path, "data": data, "base_length": self.base_length,
+            "in_place": self.in_place, "byte_range": list(self.byte_range),
             "contents_offset": self.contents_offset,
             "contents_capacity": self.contents_capacity,
             "digest": base64.b64encode(self.digest).decode(), "digest_alg": self.digest_alg,
@@ -77,10 +85,12 @@ class PreparedSignature:
     def from_json(cls, data: str) -> "PreparedSignature":
         try:
             d = json.loads(data)
+            stream = io.BytesIO(base64.b64decode(d["data"])) if d.get("data") else None
             return cls(d["output_path"], tuple(d["byte_range"]), int(d["contents_offset"]),
                        int(d["contents_capacity"]), base64.b64decode(d["digest"]),
                        d["digest_alg"], d["field_name"], d["sub_filter"],
-                       _dt.datetime.fromisoformat(d["signing_time"]), d["algorithm"])
+                       _dt.datetime.fromisoformat(d["signing_time"]), d["algorithm"],
+                       int(d.get("base_length", 0)), bool(d.get("in_place", False)), stream)
         except (ValueError, KeyError, TypeError) as exc:
             raise PreparedSignatureError(f"bad prepared signature: {exc}") from exc
 
@@ -244,7 +254,7 @@ def prepare(source: Source, target: Target, signer: Signer, spec: SignatureSpec,
     h.update(memoryview(appended)[gt + 1:])
     return PreparedSignature(out_path, byte_range, base_length + lt + 1, capacity, h.digest(),
                              signer.digest_algorithm, field_name, cms_mod.sub_filter_for(signer),
-                             signing_time, signer.algorithm, stream)
+                             signing_time, signer.algorithm, base_length, in_place, stream)
 
 
 def _hash_file(fh: BinaryIO, h, length: int) -> None:
@@ -441,12 +451,31 @@ def sign_prepared(prepared: PreparedSignature, signer: Signer,
                                signing_time=prepared.signing_time)
 
 
+def abort(prepared: PreparedSignature) -> None:
+    """Undo a prepared signature: cut an in-place update off, or remove the output file."""
+    if prepared.stream is not None:
+        prepared.stream.truncate(prepared.base_length if prepared.in_place else 0)
+    elif prepared.output_path is not None:
+        if prepared.in_place:
+            with open(prepared.output_path, "r+b") as fh:
+                fh.truncate(prepared.base_length)
+        else:
+            try:
+                os.remove(prepared.output_path)
+            except FileNotFoundError:
+                pass
+
+
 def sign_pdf(source: Source, target: Target, signer: Signer,
              spec: SignatureSpec = SignatureSpec()) -> SignResult:
-    """prepare → digest → sign → embed in one call."""
+    """prepare → digest → sign → embed in one call (the output is rolled back on failure)."""
     prepared = prepare(source, target, signer, spec)
-    der = sign_prepared(prepared, signer, spec.timestamper)
-    finish(prepared, der)
+    try:
+        der = sign_prepared(prepared, signer, spec.timestamper)
+        finish(prepared, der)
+    except BaseException:
+        abort(prepared)
+        raise
     return SignResult(prepared.output_path, prepared.field_name, prepared.algorithm,
                       prepared.byte_range, prepared.digest, len(der))
 

@@ -182,3 +182,32 @@ def test_existing_annotations_and_acroform_kept(tmp_path, rsa_signer, rsa_identi
         assert str(pdf.Root.AcroForm.DA) == "/Helv 0 Tf 0 g"
     [(_, st)] = pyhanko_status(out, [rsa_identity.root])
     assert st.intact and st.valid
+
+
+def test_in_memory_prepared_roundtrip(simple_pdf, rsa_signer, rsa_identity, tmp_path):
+    buf = io.BytesIO()
+    prepared = prepare(simple_pdf.read_bytes(), buf, rsa_signer, SignatureSpec())
+    resumed = PreparedSignature.from_json(prepared.to_json())
+    finish(resumed, sign_prepared(resumed, rsa_signer))
+    out = tmp_path / "mem.pdf"
+    out.write_bytes(resumed.stream.getvalue())
+    [(_, st)] = pyhanko_status(out, [rsa_identity.root])
+    assert st.intact and st.valid
+
+
+def test_failure_rolls_back(tmp_path, simple_pdf, rsa_signer):
+    from sign.pdf.errors import SignatureTooLargeError, TimestampError
+
+    class BrokenTSA:
+        def timestamp(self, digest, hash_alg):
+            raise ConnectionError("TSA down")
+
+    out = tmp_path / "o.pdf"
+    with pytest.raises(TimestampError):
+        sign_pdf(simple_pdf, out, rsa_signer, SignatureSpec(timestamper=BrokenTSA()))
+    assert not out.exists()
+    inplace = tmp_path / "inplace.pdf"
+    inplace.write_bytes(simple_pdf.read_bytes())
+    with pytest.raises(SignatureTooLargeError):
+        sign_pdf(inplace, inplace, rsa_signer, SignatureSpec(contents_size=300))
+    assert inplace.read_bytes() == simple_pdf.read_bytes()

@@ -98,3 +98,23 @@ def test_dual_sm2_then_rsa(tmp_path, simple_pdf, sm2_signer, rsa_signer, sm2_ide
     statuses = dict(pyhanko_status(out, [rsa_identity.root], fields=["RSA"]))
     assert statuses["RSA"].intact and statuses["RSA"].valid and statuses["RSA"].trusted
     assert pdfsig_validations(out)[-1] == "Signature is Valid."
+
+
+def test_sm2_with_timestamp(tmp_path, simple_pdf, sm2_signer, sm2_identity, tsa_server_url):
+    import hashlib
+
+    from asn1crypto import tsp
+
+    from sign.timestamps import TimeStamper
+
+    out = tmp_path / "sm2-ts.pdf"
+    sign_pdf(simple_pdf, out, sm2_signer, SignatureSpec(timestamper=TimeStamper(tsa_server_url)))
+    [sig] = _signatures(out)
+    _check_sm2_signature(out, sig, sm2_identity.cert)
+    si = cms.ContentInfo.load(sig[3], strict=False)["content"]["signer_infos"][0]
+    [attr] = [a for a in si["unsigned_attrs"] if a["type"].dotted == "1.2.840.113549.1.9.16.2.14"]
+    token = attr["values"][0]
+    tst = tsp.TSTInfo.load(token["content"]["encap_content_info"]["content"].parsed.dump())
+    imprint = tst["message_imprint"]
+    assert imprint["hash_algorithm"]["algorithm"].native == "sha256"
+    assert imprint["hashed_message"].native == hashlib.sha256(si["signature"].native).digest()
