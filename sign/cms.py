@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Optional, Sequence
 
 from asn1crypto import algos, cms, core, tsp, x509
@@ -65,6 +66,7 @@ def tlv(tag: int, content: bytes) -> bytes:
     return bytes((tag,)) + _len(len(content)) + content
 
 
+@lru_cache(maxsize=64)
 def _oid(dotted: str) -> bytes:
     return core.ObjectIdentifier(dotted).dump()
 

@@ -123,6 +123,8 @@ class SoftwareSigner(Signer):
         else:
             from sign.crypto.sm2 import DEFAULT_UID
             self._uid = DEFAULT_UID
+            # Z_A = SM3(ENTL || ID || a || b || xG || yG || xA || yA) is fixed per key: cache it
+            self._z = self._key.public_key().z_value(DEFAULT_UID)
 
     # -- construction ---------------------------------------------------------------------
     @classmethod
@@ -182,7 +184,9 @@ class SoftwareSigner(Signer):
             return self._key.sign(data, self._padding, h)
         if digest_alg != "sm3":
             raise SignerError("SM2 signs with SM3 only")
-        return self._key.sign(data, self._uid)
+        h = hashlib.new("sm3", self._z)
+        h.update(data)
+        return self._key.sign_digest(h.digest())
 
     def _check_key_matches(self) -> None:
         if self._alg == "rsa":

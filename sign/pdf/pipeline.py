@@ -191,7 +191,8 @@ def _array_plus(arr: Optional[pikepdf.Object], refs: Sequence[int]) -> bytes:
 
 # ------------------------------------------------------------------------------ prepare
 def prepare(source: Source, target: Target, signer: Signer, spec: SignatureSpec,
-            *, signing_time: Optional[_dt.datetime] = None) -> PreparedSignature:
+            *, signing_time: Optional[_dt.datetime] = None,
+            keep_open: bool = False) -> PreparedSignature:
     """Append the signature field/appearance with an empty /Contents and hash the byte range.
 
     ``source`` and ``target`` may be the same path (or the same stream): the update is then
@@ -205,8 +206,21 @@ def prepare(source: Source, target: Target, signer: Signer, spec: SignatureSpec,
     try:
         update, sig_num, capacity, field_name = _build_update(st, signer, spec, signing_time)
         base_length = st.length
-    finally:
+    except BaseException:
         st.close()
+        raise
+    st.pdf.close()
+    try:
+        return _write_update(st, source, target, signer, update, sig_num, capacity, field_name,
+                             signing_time, base_length, in_place, keep_open)
+    finally:
+        st.close_file()
+
+
+def _write_update(st: PdfStructure, source: Source, target: Target, signer: Signer,
+                  update: IncrementalUpdate, sig_num: int, capacity: int, field_name: str,
+                  signing_time: _dt.datetime, base_length: int, in_place: bool,
+                  keep_open: bool) -> PreparedSignature:
     appended, offsets = update.serialize()
 
     # locate the placeholders inside the signature dictionary (first object of the update)
@@ -226,18 +240,28 @@ def prepare(source: Source, target: Target, signer: Signer, spec: SignatureSpec,
     if isinstance(target, (str, os.PathLike)):
         out_path = os.fspath(target)
         if in_place:
+            st.close_file()
             fh = open(out_path, "r+b")
             try:
                 _hash_file(fh, h, base_length)
                 fh.seek(base_length)
                 fh.truncate()
                 fh.write(appended)
-            finally:
+            except BaseException:
                 fh.close()
+                raise
         else:
-            with open(out_path, "wb") as fh:
-                _copy_hash(source, fh, h)
+            fh = open(out_path, "w+b")
+            try:
+                _copy_hash(st.file, fh, h)
                 fh.write(appended)
+            except BaseException:
+                fh.close()
+                raise
+        if keep_open:
+            stream = fh
+        else:
+            fh.close()
     else:
         stream = target
         if in_place:
@@ -247,7 +271,7 @@ def prepare(source: Source, target: Target, signer: Signer, spec: SignatureSpec,
         else:
             stream.seek(0)
             stream.truncate()
-            _copy_hash(source, stream, h)
+            _copy_hash(st.file, stream, h)
         stream.write(appended)
         stream.flush()
     h.update(memoryview(appended)[:lt])
@@ -419,6 +443,9 @@ def finish(prepared: PreparedSignature, cms_der: bytes) -> None:
         fh = prepared.stream
         _check_and_write(fh, prepared, hexed)
         fh.flush()
+        if prepared.output_path is not None:  # a file handle kept open by sign_pdf
+            fh.close()
+            prepared.stream = None
         return
     if prepared.output_path is None:
         raise PreparedSignatureError("prepared signature has neither a path nor a stream")
@@ -455,7 +482,10 @@ def abort(prepared: PreparedSignature) -> None:
     """Undo a prepared signature: cut an in-place update off, or remove the output file."""
     if prepared.stream is not None:
         prepared.stream.truncate(prepared.base_length if prepared.in_place else 0)
-    elif prepared.output_path is not None:
+        if prepared.output_path is not None:
+            prepared.stream.close()
+            prepared.stream = None
+    if prepared.output_path is not None:
         if prepared.in_place:
             with open(prepared.output_path, "r+b") as fh:
                 fh.truncate(prepared.base_length)
@@ -469,7 +499,7 @@ def abort(prepared: PreparedSignature) -> None:
 def sign_pdf(source: Source, target: Target, signer: Signer,
              spec: SignatureSpec = SignatureSpec()) -> SignResult:
     """prepare → digest → sign → embed in one call (the output is rolled back on failure)."""
-    prepared = prepare(source, target, signer, spec)
+    prepared = prepare(source, target, signer, spec, keep_open=True)
     try:
         der = sign_prepared(prepared, signer, spec.timestamper)
         finish(prepared, der)
