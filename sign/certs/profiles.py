@@ -79,7 +79,7 @@ class EventSubject:
     Build it with :meth:`from_id_number` so the ID number itself never reaches the CA.
     """
 
-    name_: str
+    person_name: str
     id_hash: str
     organization: str | None = None
     event_id: str | None = None
@@ -92,7 +92,7 @@ class EventSubject:
 
     def name(self) -> x509.Name:
         return build_name(country_name=self.country, organization_name=self.organization,
-                          organizational_unit_name=self.event_id, common_name=self.name_,
+                          organizational_unit_name=self.event_id, common_name=self.person_name,
                           serial_number=self.id_hash)
 
 

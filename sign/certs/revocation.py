@@ -8,6 +8,7 @@ from typing import Iterable
 from asn1crypto import crl, x509
 
 from sign.certs import oids  # noqa: F401
+from sign.certs.errors import CertificateError
 from sign.certs.keys import verify_signature
 
 
@@ -22,8 +23,11 @@ def crl_signature_valid(item: crl.CertificateList, issuer: x509.Certificate) -> 
     """Whether ``issuer`` signed ``item`` (name match and signature)."""
     if item.issuer != issuer.subject:
         return False
-    return verify_signature(issuer.public_key, item["signature_algorithm"], item["signature"].native,
-                            item["tbs_cert_list"].dump())
+    try:
+        return verify_signature(issuer.public_key, item["signature_algorithm"], item["signature"].native,
+                                item["tbs_cert_list"].dump())
+    except CertificateError:  # unsupported algorithm: the CRL cannot be used
+        return False
 
 
 def crl_applies(item: crl.CertificateList, cert: x509.Certificate, issuer: x509.Certificate | None) -> bool:

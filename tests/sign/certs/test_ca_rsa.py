@@ -56,6 +56,25 @@ def test_chain_verifies_with_cryptography(rsa_identity):
     assert issuing.extensions.get_extension_for_class(cx.BasicConstraints).value.path_length == 0
 
 
+@pytest.mark.parametrize("which", ["rsa_identity", "event_identity_rsa", "tsa_identity_rsa"])
+def test_path_validates_with_cryptography_verifier(request, which):
+    from cryptography.x509.verification import ExtensionPolicy, PolicyBuilder, Store, VerificationError
+
+    ident = request.getfixturevalue(which)
+    leaf, issuing, root = (_cx(c) for c in ident.full_chain())
+
+    def verifier(anchor):
+        return (PolicyBuilder().store(Store([anchor])).time(datetime.now(timezone.utc))
+                .extension_policies(ca_policy=ExtensionPolicy.webpki_defaults_ca(),
+                                    ee_policy=ExtensionPolicy.permit_all())
+                .build_client_verifier())
+
+    chain = verifier(root).verify(leaf, [issuing]).chain
+    assert [c.subject for c in chain] == [leaf.subject, issuing.subject, root.subject]
+    with pytest.raises(VerificationError):
+        verifier(_cx(create_hierarchy("rsa2048", org="Stranger").root.cert)).verify(leaf, [issuing])
+
+
 def test_chain_validates_with_pyhanko_certvalidator(rsa_identity):
     path = _pyhanko_validate(rsa_identity.cert, rsa_identity.chain[:1], [rsa_identity.root])
     assert len(path) == 3

@@ -177,3 +177,12 @@ def test_require_revocation(fresh):
 
 def test_root_itself_trusted(ca):
     assert validate_chain(ca.rsa.root.cert, trust=[ca.rsa.root.cert], purpose="any").ok
+
+
+def test_ecdsa_hierarchy_with_crl():
+    h = create_hierarchy("ecdsa-p256", org="EC CA")
+    ident = h.issuing.new_identity(CompanySubject("EC Co"))
+    assert ident.alg == "ecdsa"
+    assert validate_chain(ident.cert, ident.chain, trust=[h.root.cert], crls=[h.issuing.crl()]).ok
+    h.issuing.revoke(ident.cert, reason="cessation_of_operation")
+    assert validate_chain(ident.cert, ident.chain, trust=[h.root.cert], crls=[h.issuing.crl()]).codes == {REVOKED}
