@@ -7,6 +7,7 @@ import logging
 
 from sanic import Sanic
 
+import miniapp_api
 from backend import api, db, logs
 from backend.runtime import Runtime
 from backend.settings import Settings, SettingsError
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None) -> Sanic:
                                         name="X-App-Key")
     app.ctx.settings = settings
     api.register(app)
+    miniapp_api.register(app)
     _add_listeners(app, settings)
     return app
 
@@ -57,7 +59,7 @@ def _add_listeners(app: Sanic, settings: Settings) -> None:
 
     @app.after_server_stop
     async def close_resources(app: Sanic) -> None:
-        await app.ctx.runtime.cache.close()
+        await app.ctx.runtime.close()
         await db.close_db()
 
 

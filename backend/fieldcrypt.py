@@ -69,4 +69,4 @@ def mask(value: str, keep_start: int = 4, keep_end: int = 4) -> str:
     """``110101199003071234`` -> ``1101**********1234``; short values are fully masked."""
     if len(value) <= keep_start + keep_end:
         return "*" * len(value)
-    return value[:keep_start] + "*" * (len(value) - keep_start - keep_end) + value[-keep_end:]
+    return value[:keep_start] + "*" * (len(value) - keep_start - keep_end) + value[len(value) - keep_end:]

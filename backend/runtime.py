@@ -1,11 +1,13 @@
-"""The long-lived collaborators a request needs, built once per process from the settings."""
+"""The long-lived collaborators a request or a job needs, built once per process from settings."""
 from __future__ import annotations
 
 import dataclasses
 
 from backend.cache import Cache, create_cache
 from backend.fieldcrypt import FieldCipher
+from backend.jobs.queue import JobQueue, create_queue
 from backend.settings import Settings
+from sign.crypto.sm3 import hmac_sm3
 
 
 @dataclasses.dataclass
@@ -13,8 +15,21 @@ class Runtime:
     settings: Settings
     cache: Cache
     cipher: FieldCipher
+    jobs: JobQueue
+    #: Key of the HMAC that binds H5 session cookies, derived from the first data key.
+    session_key: bytes
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Runtime":
-        cipher = FieldCipher(settings.resolved_data_keys(), settings.blind_index_key)
-        return cls(settings=settings, cache=create_cache(settings.redis_url), cipher=cipher)
+        keys = settings.resolved_data_keys()
+        cipher = FieldCipher(keys, settings.blind_index_key)
+        runtime = cls(settings=settings, cache=create_cache(settings.redis_url), cipher=cipher,
+                      jobs=create_queue(settings.redis_url),
+                      session_key=hmac_sm3(keys[0][1], b"h5-session-cookie"))
+        if hasattr(runtime.jobs, "context"):
+            runtime.jobs.context["runtime"] = runtime  # in-process jobs share this runtime
+        return runtime
+
+    async def close(self) -> None:
+        await self.jobs.close()
+        await self.cache.close()

@@ -42,6 +42,8 @@ SETTINGS_DOC: tuple[Setting, ...] = (
     Setting("MAX_BODY_BYTES", 10 * 1024 * 1024, "largest accepted request body; bigger gives 413 BODY_TOO_LARGE"),
     Setting("SIGNATURE_MAX_SKEW_SECONDS", 300, "allowed clock skew of X-Timestamp in signed API calls"),
     Setting("IDEMPOTENCY_TTL_SECONDS", 86400, "how long an Idempotency-Key's first answer is replayed"),
+    Setting("PUBLIC_BASE_URL", "", "base URL people open (signing links in SMS); empty = http://HOST:PORT"),
+    Setting("SIGNING_LINK_TTL_HOURS", 72, "default lifetime of a signing link"),
     Setting("AUTO_MIGRATE", True, "apply database migrations at start-up"),
     Setting("DEMO_DATA", False, "create a demo tenant at start-up (run.sh sets it)"),
     Setting("LOG_LEVEL", "INFO", "log level"),
@@ -94,6 +96,8 @@ class Settings:
     max_body_bytes: int = 10 * 1024 * 1024
     signature_max_skew_seconds: int = 300
     idempotency_ttl_seconds: int = 86400
+    public_base_url: str = ""
+    signing_link_ttl_hours: int = 72
     auto_migrate: bool = True
     demo_data: bool = False
     log_level: str = "INFO"
@@ -132,6 +136,10 @@ class Settings:
         return self
 
     @property
+    def base_url(self) -> str:
+        return self.public_base_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+    @property
     def data_path(self) -> pathlib.Path:
         path = pathlib.Path(self.data_dir)
         return path if path.is_absolute() else ROOT / path
@@ -152,3 +160,7 @@ class Settings:
         rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
         rows += [f"| `{d.name}` | `{d.default}` | {d.help} |" for d in SETTINGS_DOC]
         return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(Settings.describe())

@@ -1,0 +1,10 @@
+"""Entry points people touch: H5 pages (SMS/WeChat links), WeChat mini-program, DingTalk mini-app."""
+from __future__ import annotations
+
+from sanic import Sanic
+
+
+def register(app: Sanic) -> None:
+    from miniapp_api import h5
+
+    app.blueprint(h5.bp)

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from sanic import Sanic
 
-from backend.api import callbacks, errors, health, middleware, whoami
+from backend.api import callbacks, errors, health, middleware, signing_links, whoami
 
-BLUEPRINTS = (health.bp, whoami.bp, callbacks.bp)
+BLUEPRINTS = (health.bp, whoami.bp, callbacks.bp, signing_links.bp)
 
 
 def register(app: Sanic) -> None:

@@ -9,8 +9,8 @@ from sanic.response import HTTPResponse, json
 from sanic_ext import openapi
 
 from backend.api.bodies import StrictBody, parse_json, query_int
+from backend.api.idempotent import respond_idempotent
 from backend.api.middleware import authenticated
-from backend.idempotency import run_idempotent
 from backend.services import callback_endpoints as service
 
 bp = Blueprint("callbacks", url_prefix="/api/v1/callbacks")
@@ -38,11 +38,7 @@ async def create(request: Request) -> HTTPResponse:
         return 201, await service.create_endpoint(
             tenant, str(body.url), list(body.events), body.description, runtime.cipher)
 
-    outcome = await run_idempotent(tenant, request.headers.get("Idempotency-Key"), request.method,
-                                   request.path, request.body, action,
-                                   runtime.settings.idempotency_ttl_seconds)
-    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
-    return json(outcome.body, status=outcome.status, headers=headers)
+    return await respond_idempotent(request, action)
 
 
 @bp.get("/")

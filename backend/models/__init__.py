@@ -4,4 +4,6 @@ MODEL_MODULES = [
     "backend.models.idempotency",
     "backend.models.audit",
     "backend.models.callback",
+    "backend.models.signing_link",
+    "backend.models.message",
 ]

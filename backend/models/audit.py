@@ -6,8 +6,9 @@ from tortoise.models import Model
 
 
 class AuditEntry(Model):
+    id = fields.BigIntField(primary_key=True)
     #: Gap-free position in the chain (not the row id): a missing number is a deleted entry.
-    seq = fields.BigIntField(primary_key=True, generated=False)
+    seq = fields.BigIntField(unique=True)
     tenant_id = fields.UUIDField(null=True, db_index=True)
     actor = fields.CharField(max_length=200)
     action = fields.CharField(max_length=100, db_index=True)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import uuid
 from typing import Any
 
 from tortoise.transactions import in_transaction
@@ -11,6 +10,7 @@ from tortoise.transactions import in_transaction
 from backend import audit
 from backend.db import replica
 from backend.errors import NotFound
+from backend.ids import parse_uuid
 from backend.fieldcrypt import FieldCipher
 from backend.models.callback import CallbackEndpoint
 from backend.models.tenant import Tenant
@@ -48,10 +48,7 @@ async def create_endpoint(tenant: Tenant, url: str, events: list[str], descripti
 
 
 async def get_endpoint(tenant: Tenant, endpoint_id: str) -> CallbackEndpoint:
-    try:
-        uuid.UUID(endpoint_id)
-    except ValueError:
-        raise CallbackNotFound() from None
+    parse_uuid(endpoint_id, CallbackNotFound)
     endpoint = await CallbackEndpoint.get_or_none(id=endpoint_id, tenant_id=tenant.id)
     if endpoint is None:  # another tenant's id looks exactly like a missing one
         raise CallbackNotFound()

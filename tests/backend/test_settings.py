@@ -45,3 +45,8 @@ def test_every_setting_is_documented_in_the_readme():
     readme = (ROOT / "README.md").read_text()
     missing = [s.name for s in SETTINGS_DOC if f"`{s.name}`" not in readme]
     assert not missing, f"README lacks: {missing}"
+
+
+def test_the_readme_table_is_current():
+    readme = (ROOT / "README.md").read_text()
+    assert Settings.describe() in readme, "run: python scripts/update_readme_settings.py"
