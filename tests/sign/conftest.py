@@ -1,8 +1,11 @@
 """Shared fixtures for all ``sign`` tests: CA hierarchies (RSA, SM2), identities, a TSA server.
 
-* ``ca``: session :class:`PKI` (CAs valid from 30 days ago) with ``ca.rsa`` and ``ca.sm2`` (:class:`sign.certs.ca.CAHierarchy`,
-  each ``.root`` / ``.issuing`` a :class:`~sign.certs.ca.CertificateAuthority`). ``ca.sm2`` skips
-  the test while ``sign.crypto.sm2`` is unavailable.
+* ``ca``: session :class:`PKI` with ``ca.rsa`` and ``ca.sm2`` (:class:`sign.certs.ca.CAHierarchy`,
+  each ``.root`` / ``.issuing`` a :class:`~sign.certs.ca.CertificateAuthority`), CAs valid from
+  30 days ago; ``ca.hierarchy("rsa"|"sm2")``. ``ca.sm2`` skips the test while ``sign.crypto.sm2``
+  is unavailable. Issue extra certificates freely (``ca.rsa.issuing.new_identity(...)``), but do
+  not revoke on these shared CAs: use ``sign.certs.ca.create_hierarchy()`` for revocation tests.
+* ``id_hash_key``: HMAC key used for the ID-number hash in per-event subjects.
 * ``rsa_identity`` / ``sm2_identity``: company signing identities (:class:`sign.certs.identity.Identity`).
 * ``event_identity_rsa`` / ``event_identity_sm2``: per-event individual identities.
 * ``tsa_identity_rsa`` / ``tsa_identity_sm2``: TSA identities (EKU timeStamping, critical).
