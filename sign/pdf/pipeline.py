@@ -421,7 +421,12 @@ def _build_update(st: PdfStructure, signer: Signer, spec: SignatureSpec,
         up.add(af_num, body + b"/Fields " + new_fields + b" /SigFlags 3 >>")
         root_changes.append(b"/AcroForm %d 0 R" % af_num)
     if spec.certify is not None:
-        root_changes.append(b"/Perms << /DocMDP %d 0 R >>" % sig_num)
+        perms = root.get("/Perms")
+        keep = b""
+        if isinstance(perms, pikepdf.Dictionary):  # e.g. /UR3 of a Reader-extended file
+            keep = _dict_without(pikepdf.Dictionary(perms), "/DocMDP")[2:].strip()
+        root_changes.append(b"/Perms << " + (keep + b" " if keep else b"")
+                            + b"/DocMDP %d 0 R >>" % sig_num)
     if root_changes:
         num, gen = root.objgen
         drop = ["/AcroForm"] if any(c.startswith(b"/AcroForm") for c in root_changes) else []

@@ -211,3 +211,35 @@ def test_failure_rolls_back(tmp_path, simple_pdf, rsa_signer):
     with pytest.raises(SignatureTooLargeError):
         sign_pdf(inplace, inplace, rsa_signer, SignatureSpec(contents_size=300))
     assert inplace.read_bytes() == simple_pdf.read_bytes()
+
+
+def test_certify_keeps_other_perms(tmp_path, rsa_signer):
+    src = tmp_path / "perms.pdf"
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    pdf.Root.Perms = pikepdf.Dictionary(Other=pikepdf.Dictionary(Marker=1))
+    pdf.save(src)
+    out = tmp_path / "out.pdf"
+    sign_pdf(src, out, rsa_signer, SignatureSpec(certify=3))
+    with pikepdf.open(out) as pdf:
+        assert int(pdf.Root.Perms.Other.Marker) == 1 and "/DocMDP" in pdf.Root.Perms
+
+
+def test_earlier_signature_modification_level(tmp_path, rsa_signer, rsa_identity, png_seal):
+    from sign.specs import AppearanceSpec
+
+    from .conftest import make_pdf
+
+    src = tmp_path / "in.pdf"
+    make_pdf(src, [[(72, 700, "Insurer:"), (300, 700, "Applicant:")]])
+    one, two = tmp_path / "1.pdf", tmp_path / "2.pdf"
+    # not certifying: pyHanko's default diff policy refuses *new visible* signature fields after
+    # a certification signature (allow_new_visible_after_certify=False)
+    sign_pdf(src, one, rsa_signer, SignatureSpec(
+        appearance=AppearanceSpec(image=png_seal, page=1, keyword="Insurer:", size=(60, 60))))
+    sign_pdf(one, two, rsa_signer, SignatureSpec(
+        appearance=AppearanceSpec(image=png_seal, page=1, keyword="Applicant:", size=(60, 60))))
+    statuses = pyhanko_status(two, [rsa_identity.root])
+    first = statuses[0][1]
+    assert first.intact and first.valid and first.docmdp_ok
+    assert first.modification_level.name == "FORM_FILLING"  # a visible field was added
