@@ -9,6 +9,8 @@ from __future__ import annotations
 import abc
 import hashlib
 import secrets
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Iterable
 
 import httpx
@@ -17,6 +19,7 @@ from asn1crypto import algos, cms, core, tsp, x509
 from sign.certs import oids  # noqa: F401  (registers sm3 / sm2 OIDs)
 from sign.certs.errors import CertificateError
 from sign.certs.keys import verify_signature
+from sign.certs.validate import TrustStore, ValidationResult, validate_chain
 
 if TYPE_CHECKING:  # pragma: no cover
     from sign.tsa import TimeStampAuthority
@@ -170,6 +173,39 @@ def verify_token(token: cms.ContentInfo, *, digest: bytes | None = None, hash_al
         if imprint["hashed_message"].native != digest:
             raise TimestampError("token imprint does not match the digest")
     return info
+
+
+@dataclass(frozen=True)
+class TimestampValidation:
+    """A verified token (``info``) and the validation of its TSA certificate path at ``gen_time``."""
+
+    info: tsp.TSTInfo
+    gen_time: datetime
+    chain: ValidationResult
+
+    @property
+    def ok(self) -> bool:
+        return self.chain.ok
+
+
+def validate_timestamp(token: cms.ContentInfo, *, trust: TrustStore | Iterable[x509.Certificate],
+                       digest: bytes | None = None, hash_alg: str | None = None,
+                       intermediates: Iterable[x509.Certificate] = (), crls: Iterable = (),
+                       at: datetime | None = None) -> TimestampValidation:
+    """:func:`verify_token` plus TSA path validation (``purpose="timestamping"``) at ``at``.
+
+    ``at`` defaults to the token's genTime. Raises :class:`TimestampError` when the token itself
+    is bad; path problems are reported in ``result.chain.errors``.
+    """
+    intermediates = list(intermediates)
+    info = verify_token(token, digest=digest, hash_alg=hash_alg, extra_certs=intermediates)
+    cert = signer_certificate(token, intermediates)
+    sd = token["content"]
+    embedded = [c.chosen for c in sd["certificates"] if c.name == "certificate"] if sd["certificates"] else []
+    gen_time = info["gen_time"].native
+    chain = validate_chain(cert, [*embedded, *intermediates], trust=trust, at=at or gen_time, crls=crls,
+                           purpose="timestamping")
+    return TimestampValidation(info, gen_time, chain)
 
 
 def _attr(attrs: cms.CMSAttributes, name: str) -> object:

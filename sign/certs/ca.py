@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from asn1crypto import core, crl, keys, x509
+from asn1crypto import crl, keys, x509
 
 from sign.certs import oids  # noqa: F401
 from sign.certs.errors import CertificateError, RevocationError

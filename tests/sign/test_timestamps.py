@@ -15,7 +15,7 @@ from pyhanko_certvalidator import ValidationContext
 from sign.certs.validate import validate_chain
 from sign.timestamps import (
     InProcessTimeStamper, TimeStampResponse, TimeStamper, TimestampError, build_request, hash_data, parse_response,
-    tst_info, verify_token,
+    tst_info, validate_timestamp, verify_token,
 )
 from sign.tsa import DEFAULT_POLICY_OID, TimeStampAuthority, serve_in_thread
 
@@ -235,3 +235,21 @@ def test_openssl_ts_verify_rsa(tmp_path, tsa_identity_rsa):
                           "-CAfile", tmp_path / "root.pem", "-untrusted", tmp_path / "chain.pem"],
                          capture_output=True, text=True)
     assert res.returncode == 0 and "Verification: OK" in res.stdout, res.stdout + res.stderr
+
+
+@pytest.mark.parametrize("alg", ["rsa", "sm2"])
+def test_validate_timestamp_with_path_and_crl(alg, ca):
+    from sign.certs.ca import create_hierarchy
+    from sign.certs.profiles import TSASubject
+
+    h = create_hierarchy("sm2" if alg == "sm2" else "rsa2048", org="TS Path CA")
+    ident = h.issuing.new_identity(TSASubject("Path TSA", "TS Path CA"))
+    token = InProcessTimeStamper(TimeStampAuthority.from_identity(ident)).timestamp_data(DATA)
+    digest = hashlib.sha256(DATA).digest()
+    result = validate_timestamp(token, trust=[h.root.cert], digest=digest, crls=[h.issuing.crl()])
+    assert result.ok and len(result.chain.path) == 3
+    assert not validate_timestamp(token, trust=[ca.rsa.root.cert], digest=digest).ok
+    h.issuing.revoke(ident.cert, reason="key_compromise")
+    revoked = validate_timestamp(token, trust=[h.root.cert], digest=digest, crls=[h.issuing.crl()],
+                                 at=datetime.now(timezone.utc) + timedelta(minutes=1))
+    assert revoked.chain.codes == {"REVOKED"}

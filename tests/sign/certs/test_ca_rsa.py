@@ -11,7 +11,7 @@ from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import PathValidationError, RevokedError
 
 from sign.certs.ca import create_hierarchy
-from sign.certs.profiles import CompanySubject, EventSubject, hash_id_number
+from sign.certs.profiles import CompanySubject, hash_id_number
 from sign.certs.revocation import is_revoked
 
 ID_NUMBER = "11010119900307777X"
