@@ -64,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--alg", choices=["sm2", "rsa", "dual"],
                    help="default: the certificate's algorithm")
     s.add_argument("--image", help="PNG (transparent seal / handwritten signature); "
-                                   "without it the signature is invisible")
+                                   "without it the signature is invisible. With --alg dual the "
+                                   "image goes with the SM2 signature, the RSA one is invisible")
     s.add_argument("--page", type=int, help="page number, from 1 (default 1 for --rect)")
     s.add_argument("--rect", type=lambda t: _floats(t, 4, "--rect"), help="x,y,w,h in points")
     s.add_argument("--keyword", help="place the image centred on this text (Chinese ok)")

@@ -153,3 +153,14 @@ def test_keygen_then_sign(tmp_path):
                  "--chain", str(d / "chain.pem")]
     assert main(["sign", str(src), str(tmp_path / "o.pdf"), "--alg", "dual", *args]) == 0
     assert main(["keygen", "--alg", "rsa", "--subject", "garbage", "--out", str(out)]) == 2
+
+
+def test_sign_then_verify_subcommand(tmp_path, rsa_args, sm2_args, rsa_identity, capsys):
+    pytest.importorskip("sign.cli_verify", reason="verify subcommand not available")
+    src = _pdf(tmp_path / "in.pdf")
+    out = tmp_path / "dual.pdf"
+    assert main(["sign", str(src), str(out), "--alg", "dual", *sm2_args, *rsa_args]) == 0
+    capsys.readouterr()
+    assert main(["verify", str(out)]) == 0
+    report = capsys.readouterr().out
+    assert "VALID (2 signature(s)" in report
