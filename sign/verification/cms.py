@@ -36,9 +36,7 @@ def load_signed_data(contents: bytes) -> cms.SignedData:
     info = cms.ContentInfo.load(der_prefix(contents))
     if info["content_type"].native != "signed_data":
         raise ValueError(f"content type is {info['content_type'].native}, not signed_data")
-    signed = info["content"]
-    signed["signer_infos"].native  # noqa: B018  force parsing of the part we use
-    return signed
+    return info["content"]
 
 
 def der_prefix(data: bytes) -> bytes:
@@ -69,14 +67,16 @@ def certificates_of(signed: cms.SignedData) -> tuple[x509.Certificate, ...]:
 
 def find_signer_cert(sid: cms.SignerIdentifier,
                      certs: Iterable[x509.Certificate]) -> x509.Certificate | None:
-    for cert in certs:
-        if sid.name == "issuer_and_serial_number":
-            ias = sid.chosen
-            if cert.serial_number == ias["serial_number"].native and cert.issuer == ias["issuer"]:
+    if sid.name == "issuer_and_serial_number":
+        ias = sid.chosen
+        serial, issuer_der = ias["serial_number"].native, ias["issuer"].dump()
+        for cert in certs:
+            if cert.serial_number == serial and (cert.issuer.dump() == issuer_der
+                                                 or cert.issuer == ias["issuer"]):
                 return cert
-        elif cert.key_identifier == sid.chosen.native:
-            return cert
-    return None
+        return None
+    key_id = sid.chosen.native
+    return next((c for c in certs if c.key_identifier == key_id), None)
 
 
 def _signed_attr(signed_attrs: cms.CMSAttributes, name: str) -> object | None:

@@ -397,13 +397,24 @@ def _now() -> _dt.datetime:
     return _dt.datetime.now(_dt.timezone.utc)
 
 
+_SIGNER_CACHE: dict[bytes, SignerInfo] = {}
+
+
 def _signer(cert: x509.Certificate | None) -> SignerInfo | None:
+    """Signer identity (cached per certificate: human_friendly names are costly)."""
     if cert is None:
         return None
-    validity = cert["tbs_certificate"]["validity"]
-    return SignerInfo(cert.subject.human_friendly, cert.issuer.human_friendly,
-                      format(cert.serial_number, "x"), validity["not_before"].native,
-                      validity["not_after"].native)
+    key = cert.dump()
+    info = _SIGNER_CACHE.get(key)
+    if info is None:
+        validity = cert["tbs_certificate"]["validity"]
+        info = SignerInfo(cert.subject.human_friendly, cert.issuer.human_friendly,
+                          format(cert.serial_number, "x"), validity["not_before"].native,
+                          validity["not_after"].native)
+        if len(_SIGNER_CACHE) > 4096:
+            _SIGNER_CACHE.clear()
+        _SIGNER_CACHE[key] = info
+    return info
 
 
 def _subject(cert: x509.Certificate | None) -> str | None:

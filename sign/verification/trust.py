@@ -174,6 +174,13 @@ def basic_chain(signer: x509.Certificate, extra: Iterable[x509.Certificate],
                        tuple(errors), "not_checked", "basic")
 
 
+def _basic(signer: x509.Certificate, extra: Iterable[x509.Certificate], anchors: TrustAnchors,
+           at: _dt.datetime) -> tuple[TrustResult, list[x509.Certificate]]:
+    result = basic_chain(signer, extra, anchors, at)
+    pool = {c.subject.human_friendly: c for c in (*extra, *anchors.certs, signer)}
+    return result, [pool[name] for name in result.path if name in pool]
+
+
 def _find_issuer(cert: x509.Certificate,
                  candidates: Iterable[x509.Certificate]) -> x509.Certificate | None:
     for cand in candidates:
@@ -190,14 +197,34 @@ def evaluate(signer: x509.Certificate | None, extra: tuple[x509.Certificate, ...
         return TrustResult(False, False, at)
     if signer is None:
         return TrustResult(True, False, at, (), (Problem("CERT_MISSING", "no signer certificate"),))
+    key = None if crls else (fingerprint(signer), tuple(fingerprint(c) for c in extra), purpose)
+    cache: dict[Any, tuple[TrustResult, _dt.datetime, _dt.datetime]] = anchors.cache.setdefault(
+        "results", {})
+    hit = cache.get(key) if key is not None else None
+    if hit is not None and hit[1] <= at <= hit[2]:
+        return dataclasses.replace(hit[0], checked_at=at)
     delegated = _delegate(signer, extra, anchors, at, crls, purpose)
-    if delegated is not None:
-        return delegated
-    return basic_chain(signer, extra, anchors, at)
+    result, path = delegated if delegated is not None else _basic(signer, extra, anchors, at)
+    if key is not None and result.trusted:
+        if len(cache) > 1024:
+            cache.clear()
+        cache[key] = (result, *_window(path or [signer]))
+    return result
+
+
+def _window(path: Iterable[x509.Certificate]) -> tuple[_dt.datetime, _dt.datetime]:
+    """The period in which every certificate of ``path`` is valid (same result for any time in it)."""
+    starts, ends = [], []
+    for cert in path:
+        validity = cert["tbs_certificate"]["validity"]
+        starts.append(validity["not_before"].native)
+        ends.append(validity["not_after"].native)
+    return max(starts), min(ends)
 
 
 def _delegate(signer: x509.Certificate, extra: tuple[x509.Certificate, ...], anchors: TrustAnchors,
-              at: _dt.datetime, crls: tuple[Any, ...], purpose: str) -> TrustResult | None:
+              at: _dt.datetime, crls: tuple[Any, ...],
+              purpose: str) -> tuple[TrustResult, list[x509.Certificate]] | None:
     """sign.certs.validate.validate_chain (full path checks + CRLs); None: use the basic checks."""
     try:
         from sign.certs import validate as v
@@ -209,13 +236,13 @@ def _delegate(signer: x509.Certificate, extra: tuple[x509.Certificate, ...], anc
                                   crls=list(crls), purpose=purpose)
     except Exception as exc:  # their failure must not hide ours: report it, untrusted
         return TrustResult(True, False, at, (), (Problem("VALIDATION_ERROR", str(exc)),), "unknown",
-                           "sign.certs.validate")
+                           "sign.certs.validate"), []
     errors = tuple(Problem(e.code, f"{e.subject}: {e.message}" if e.subject else e.message)
                    for e in result.errors)
     codes = {p.code for p in errors}
     revocation = "revoked" if "REVOKED" in codes else ("good" if crls else "not_checked")
     return TrustResult(True, bool(result.ok), at, tuple(_subject(c) for c in result.path), errors,
-                       revocation, "sign.certs.validate")
+                       revocation, "sign.certs.validate"), list(result.path)
 
 
 def _store_for(v: Any, anchors: TrustAnchors) -> Any:
