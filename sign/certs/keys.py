@@ -147,17 +147,26 @@ _HASHES = {"sha1": hashes.SHA1, "sha224": hashes.SHA224, "sha256": hashes.SHA256
            "sha384": hashes.SHA384, "sha512": hashes.SHA512}
 
 
+SM2_DEFAULT_UID = b"1234567812345678"
+# Certificates and CRLs: the GM/T 0009 default user id, then the empty id that OpenSSL 3 uses by
+# default when it signs SM2 certificates (``openssl req/x509/ca`` without ``-sigopt distid:``).
+SM2_CERT_UIDS = (SM2_DEFAULT_UID, b"")
+
+
 def verify_signature(
-    spki: keys.PublicKeyInfo, algorithm: algos.SignedDigestAlgorithm, signature: bytes, data: bytes
+    spki: keys.PublicKeyInfo, algorithm: algos.SignedDigestAlgorithm, signature: bytes, data: bytes,
+    *, sm2_uids: tuple[bytes, ...] = (SM2_DEFAULT_UID,),
 ) -> bool:
-    """Verify ``signature`` over ``data``; SM2 uses the default user id. Never raises on a bad signature."""
+    """Verify ``signature`` over ``data``; SM2 tries each user id of ``sm2_uids`` (default: the GM/T one).
+
+    Never raises on a bad signature (only on an unsupported algorithm).
+    """
     if oids.is_sm2_signature(algorithm):
         if not oids.is_sm2_public_key(spki):
             return False
-        from sign.crypto.sm2 import DEFAULT_UID
-
         try:
-            return bool(load_public_key(spki).verify(signature, data, DEFAULT_UID))
+            pub = load_public_key(spki)
+            return any(pub.verify(signature, data, uid) for uid in sm2_uids)
         except Exception:  # malformed signature or point: a failed verification
             return False
     return _verify_cryptography(spki, algorithm, signature, data)

@@ -9,7 +9,7 @@ from asn1crypto import crl, x509
 
 from sign.certs import oids  # noqa: F401
 from sign.certs.errors import CertificateError
-from sign.certs.keys import verify_signature
+from sign.certs.keys import SM2_CERT_UIDS, verify_signature
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ def crl_signature_valid(item: crl.CertificateList, issuer: x509.Certificate) -> 
         return False
     try:
         return verify_signature(issuer.public_key, item["signature_algorithm"], item["signature"].native,
-                                item["tbs_cert_list"].dump())
+                                item["tbs_cert_list"].dump(), sm2_uids=SM2_CERT_UIDS)
     except CertificateError:  # unsupported algorithm: the CRL cannot be used
         return False
 

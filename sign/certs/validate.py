@@ -14,7 +14,7 @@ from asn1crypto import crl, x509
 
 from sign.certs import oids  # noqa: F401
 from sign.certs.errors import CertificateError, UnsupportedAlgorithm
-from sign.certs.keys import verify_signature
+from sign.certs.keys import SM2_CERT_UIDS, verify_signature
 from sign.certs.pem import load_certificates
 from sign.certs.revocation import RevocationInfo, crl_applies, crl_current, find_revocation
 
@@ -119,9 +119,12 @@ def _utc(at: datetime | None) -> datetime:
 
 
 def signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    """Whether ``issuer``'s key verifies ``cert``'s signature over its TBS bytes."""
+    """Whether ``issuer``'s key verifies ``cert``'s signature over its TBS bytes.
+
+    SM2: the GM/T default user id, or the empty id of OpenSSL-made certificates.
+    """
     return verify_signature(issuer.public_key, cert["signature_algorithm"], cert["signature_value"].native,
-                            cert["tbs_certificate"].dump())
+                            cert["tbs_certificate"].dump(), sm2_uids=SM2_CERT_UIDS)
 
 
 def _issuer_candidates(cert: x509.Certificate, pool: list[x509.Certificate]) -> list[x509.Certificate]:

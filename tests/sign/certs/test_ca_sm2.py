@@ -97,3 +97,42 @@ def test_openssl_parses_sm2_and_rsa_certificates(sm2_identity, rsa_identity):
     out = subprocess.run(["openssl", "x509", "-noout", "-text"], input=sm2_identity.cert_pem,
                          capture_output=True, check=True).stdout.decode()
     assert "SM2" in out or SM2_WITH_SM3 in out
+
+
+def _openssl_sm2() -> bool:
+    if shutil.which("openssl") is None:
+        return False
+    return "SM2" in subprocess.run(["openssl", "ecparam", "-list_curves"], capture_output=True, text=True).stdout
+
+
+@pytest.mark.skipif(not _openssl_sm2(), reason="openssl without SM2")
+def test_openssl_verifies_each_sm2_signature_with_the_gmt_user_id(tmp_path, sm2_identity):
+    leaf, issuing, root = sm2_identity.full_chain()
+    for name, cert in (("leaf", leaf), ("int", issuing), ("root", root)):
+        (tmp_path / f"{name}.pem").write_bytes(dump_certificate(cert))
+
+    def verify(ca_file: str, target: str, *opts: str) -> bool:
+        res = subprocess.run(["openssl", "verify", *opts, "-CAfile", tmp_path / ca_file, tmp_path / target],
+                             capture_output=True, text=True)
+        return res.returncode == 0
+
+    distid = ("-vfyopt", "distid:1234567812345678")
+    assert verify("root.pem", "int.pem", *distid)
+    assert verify("int.pem", "leaf.pem", *distid, "-partial_chain")
+    assert not verify("root.pem", "int.pem")  # OpenSSL's default (empty) id does not match
+
+
+@pytest.mark.skipif(not _openssl_sm2(), reason="openssl without SM2")
+def test_openssl_made_sm2_certificate_validates(tmp_path):
+    """OpenSSL 3 signs SM2 certificates with an empty user id; validation accepts that too."""
+    from sign.certs.validate import signed_by, validate_chain
+
+    key, crt = tmp_path / "k.pem", tmp_path / "c.pem"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:SM2", "-out", key],
+                   check=True, capture_output=True)
+    subprocess.run(["openssl", "req", "-new", "-x509", "-key", key, "-sm3", "-subj", "/CN=OpenSSL SM2 Root",
+                    "-days", "2", "-out", crt], check=True, capture_output=True)
+    cert = load_certificate(crt.read_bytes())
+    assert cert["signature_algorithm"]["algorithm"].dotted == SM2_WITH_SM3
+    assert signed_by(cert, cert)
+    assert validate_chain(cert, trust=[cert], purpose="any").ok
