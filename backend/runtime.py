@@ -7,6 +7,8 @@ from backend.cache import Cache, create_cache
 from backend.fieldcrypt import FieldCipher
 from backend.jobs.queue import JobQueue, create_queue
 from backend.settings import Settings
+from notify.api import Channel
+from notify.config import NotifyChannels, build_channels
 from sign.crypto.sm3 import hmac_sm3
 
 
@@ -18,6 +20,7 @@ class Runtime:
     jobs: JobQueue
     #: Key of the HMAC that binds H5 session cookies, derived from the first data key.
     session_key: bytes
+    _channels: NotifyChannels | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Runtime":
@@ -30,6 +33,15 @@ class Runtime:
             runtime.jobs.context["runtime"] = runtime  # in-process jobs share this runtime
         return runtime
 
+    def channel(self, name: str) -> Channel:
+        """The notify channel by name, built on first use from the environment (notify.config);
+        its duplicate guard keeps results in this runtime's cache (Redis when configured)."""
+        if self._channels is None:
+            self._channels = build_channels(results=self.cache)
+        return self._channels[name]
+
     async def close(self) -> None:
+        if self._channels is not None:
+            await self._channels.aclose()
         await self.jobs.close()
         await self.cache.close()

@@ -44,6 +44,11 @@ SETTINGS_DOC: tuple[Setting, ...] = (
     Setting("IDEMPOTENCY_TTL_SECONDS", 86400, "how long an Idempotency-Key's first answer is replayed"),
     Setting("PUBLIC_BASE_URL", "", "base URL people open (signing links in SMS); empty = http://HOST:PORT"),
     Setting("SIGNING_LINK_TTL_HOURS", 72, "default lifetime of a signing link"),
+    Setting("IDENTITY_CACHE_SECONDS", 1800, "how long a positive identity check is reused for the same person"),
+    Setting("INTENT_CODE_SECONDS", 300, "lifetime of an intent-confirmation SMS code"),
+    Setting("INTENT_MAX_ATTEMPTS", 5, "wrong codes/passwords before an intent challenge locks"),
+    Setting("ALIYUN_SMS_REPORT_TOKEN", "", "secret path token of the Aliyun SmsReport receipt URL "
+            "/hooks/aliyun/sms-report/<token>; empty = receipts refused"),
     Setting("AUTO_MIGRATE", True, "apply database migrations at start-up"),
     Setting("DEMO_DATA", False, "create a demo tenant at start-up (run.sh sets it)"),
     Setting("LOG_LEVEL", "INFO", "log level"),
@@ -98,6 +103,10 @@ class Settings:
     idempotency_ttl_seconds: int = 86400
     public_base_url: str = ""
     signing_link_ttl_hours: int = 72
+    identity_cache_seconds: int = 1800
+    intent_code_seconds: int = 300
+    intent_max_attempts: int = 5
+    aliyun_sms_report_token: str = ""
     auto_migrate: bool = True
     demo_data: bool = False
     log_level: str = "INFO"

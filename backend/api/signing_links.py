@@ -19,6 +19,8 @@ class IssueLink(StrictBody):
     signer_ref: str = Field(..., min_length=1, max_length=64)
     signer_name: str = Field("", max_length=50)
     ttl_hours: int | None = Field(None, ge=1, le=service.MAX_TTL_HOURS)
+    send_sms_to: str | None = Field(None, description="mobile number: send the link by SMS now")
+    doc_title: str = Field("", max_length=100, description="document title shown in the SMS")
 
 
 @bp.post("/")
@@ -34,7 +36,12 @@ async def issue(request: Request) -> HTTPResponse:
     async def action() -> tuple[int, dict]:
         issued = await service.issue_link(tenant, body.envelope_ref, body.signer_ref,
                                           body.signer_name, ttl)
-        return 201, issued.to_dict(runtime.settings.base_url)
+        result = issued.to_dict(runtime.settings.base_url)
+        if body.send_sms_to:
+            message = await service.send_link_by_sms(tenant, runtime, issued, result["url"],
+                                                     body.send_sms_to, body.doc_title)
+            result["message_id"] = str(message.id)
+        return 201, result
 
     return await respond_idempotent(request, action)
 

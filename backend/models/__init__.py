@@ -6,4 +6,5 @@ MODEL_MODULES = [
     "backend.models.callback",
     "backend.models.signing_link",
     "backend.models.message",
+    "backend.models.identity",
 ]

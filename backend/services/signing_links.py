@@ -74,6 +74,19 @@ async def issue_link(tenant: Tenant, envelope_ref: str, signer_ref: str, signer_
     return IssuedLink(link, token)
 
 
+async def send_link_by_sms(tenant: Tenant, runtime, issued: IssuedLink, url: str, mobile: str,
+                           doc_title: str) -> Any:
+    """Queue the SIGN_LINK SMS for an issued link (inside the issuing transaction)."""
+    from backend.services.messages import queue_message
+    from backend.validation import validate_mobile
+
+    return await queue_message(
+        tenant, runtime, channel="sms", recipient=validate_mobile(mobile), template="SIGN_LINK",
+        params={"name": issued.link.signer_name_masked or "客户", "doc_title": doc_title or "文件",
+                "url": url},
+        idempotency_key=f"link:{issued.link.id}")
+
+
 async def open_link(token: str) -> SigningLink:
     """Resolve a token from /s/<token>; count the opening as evidence."""
     if not (10 <= len(token) <= 64):
