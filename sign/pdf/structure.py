@@ -47,15 +47,39 @@ def _scan_tail(fh: BinaryIO, length: int) -> XrefInfo:
     startxref = int(last.group(1))
     if startxref >= length:
         raise CorruptPdfError("startxref points past the end of the file", code="truncated_pdf")
-    fh.seek(startxref)
-    head = fh.read(64)
-    if head.startswith(b"xref"):
-        is_stream = False
-    elif _OBJ_HEADER.match(head):
-        is_stream = True
-    else:
+    kind = _xref_kind(fh, startxref)
+    if kind is None:
+        # Off-by-a-few offsets are common in hand-edited files and readers repair them;
+        # look around and point our /Prev at the real section.
+        base = max(0, startxref - SLACK)
+        fh.seek(base)
+        window = fh.read(2 * SLACK + 64)
+        cands = sorted((m.start() + base for m in re.finditer(rb"xref|\d+\s+\d+\s+obj", window)),
+                       key=lambda o: abs(o - startxref))
+        for cand in cands:
+            kind = _xref_kind(fh, cand)
+            if kind is not None:
+                startxref = cand
+                break
+    if kind is None:
         raise CorruptPdfError("startxref does not point to a cross-reference section")
-    return XrefInfo(startxref, is_stream, length, tail.endswith((b"\n", b"\r")))
+    return XrefInfo(startxref, kind == "stream", length, tail.endswith((b"\n", b"\r")))
+
+
+SLACK = 16
+
+
+def _xref_kind(fh: BinaryIO, offset: int) -> Optional[str]:
+    """``"table"``, ``"stream"`` (an object whose dictionary says /Type /XRef) or None."""
+    fh.seek(offset)
+    head = fh.read(1024)
+    if head.startswith(b"xref"):
+        return "table"
+    if _OBJ_HEADER.match(head):
+        end = head.find(b"stream")
+        if re.search(rb"/Type\s*/XRef\b", head if end < 0 else head[:end]):
+            return "stream"
+    return None
 
 
 def check_header(fh: BinaryIO) -> None:

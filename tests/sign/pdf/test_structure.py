@@ -71,3 +71,17 @@ def test_prev_chain(tmp_path, simple_pdf, rsa_signer):
         tail1 = one.read_bytes()[s0.length:]
         assert b"/Prev %d" % s0.xref.startxref in tail1
         assert s2.next_object_number() > s1.next_object_number() > s0.next_object_number()
+
+
+def test_startxref_off_by_one_is_repaired(tmp_path, simple_pdf, rsa_signer, rsa_identity):
+    data = bytearray(simple_pdf.read_bytes())
+    i = data.rindex(b"startxref")
+    real = int(data[i + 9:].split()[0])
+    data[i:] = b"startxref\n%d\n%%%%EOF\n" % (real + 1)
+    src = tmp_path / "off.pdf"
+    src.write_bytes(bytes(data))
+    out = tmp_path / "out.pdf"
+    sign_pdf(src, out, rsa_signer)
+    assert b"/Prev %d " % real in out.read_bytes()[len(data):]
+    [(_, st)] = pyhanko_status(out, [rsa_identity.root])
+    assert st.intact and st.valid
