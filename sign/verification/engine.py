@@ -110,6 +110,13 @@ class _Context:
         self.doc, self.anchors, self.at, self.sigs = doc, anchors, at, sigs
         self.level = min((lvl for s in sigs if (lvl := _docmdp_level(s.value)) is not None),
                          default=None)
+        self._pool: tuple[x509.Certificate, ...] | None = None
+
+    def cert_pool(self) -> tuple[x509.Certificate, ...]:
+        """Every certificate embedded in the document (signatures' CMS, DSS), for path building."""
+        if self._pool is None:
+            self._pool = _embedded_certificates(self.doc.pdf, self.sigs)
+        return self._pool
 
     def report(self, sig: _Sig) -> SignatureReport:
         data = self.doc.data
@@ -165,8 +172,8 @@ class _Context:
         token = C.check_timestamp_token(contents, digest_of)
         problems.extend(token.problems)
         at = self.at or token.time or _now()
-        trust_result = trust.evaluate(token.tsa_cert, token.certificates, self.anchors, at,
-                                      purpose="timestamping")
+        trust_result = trust.evaluate(token.tsa_cert, token.certificates + self.cert_pool(),
+                                      self.anchors, at, purpose="timestamping")
         info = TimestampInfo(token.time, _subject(token.tsa_cert), token.imprint_ok,
                              token.signature_ok, trust_result.trusted if trust_result.checked else None,
                              token.problems)
@@ -187,6 +194,10 @@ class _Context:
         if self.anchors is not None and check.tsa_cert is not None:
             result = trust.evaluate(check.tsa_cert, check.certificates + extra, self.anchors,
                                     check.time or _now(), purpose="timestamping")
+            if not result.trusted and result.checked:
+                result = trust.evaluate(check.tsa_cert,
+                                        check.certificates + extra + self.cert_pool(),
+                                        self.anchors, check.time or _now(), purpose="timestamping")
             trusted, problems = result.trusted, problems + result.errors
         return TimestampInfo(check.time, _subject(check.tsa_cert), check.imprint_ok,
                              check.signature_ok, trusted, problems)
@@ -224,6 +235,26 @@ class _Context:
 
 
 # ------------------------------------------------------------------ helpers
+def _embedded_certificates(pdf: pikepdf.Pdf, sigs: list[_Sig]) -> tuple[x509.Certificate, ...]:
+    out: dict[bytes, x509.Certificate] = {}
+    for sig in sigs:
+        raw = sig.value.get("/Contents")
+        try:
+            certs = C.certificates_of(C.load_signed_data(bytes(raw))) if raw is not None else ()
+        except (ValueError, TypeError, KeyError):
+            continue
+        out.update((c.dump(), c) for c in certs)
+    dss = pdf.Root.get("/DSS")
+    streams = dss.get("/Certs") if _is_dict(dss) else None
+    for stream in streams if streams is not None else ():
+        try:
+            cert = x509.Certificate.load(stream.read_bytes())
+            out[cert.dump()] = cert
+        except Exception:  # a broken DSS entry is just not usable for path building
+            continue
+    return tuple(out.values())
+
+
 def _byte_range(v: Any, size: int, problems: list[Problem]) -> tuple[int, ...] | None:
     raw = v.get("/ByteRange")
     if raw is None:

@@ -28,6 +28,38 @@ def make_pdf(text: str = "Policy 2026-0001  premium 1,000.00 CNY", pages: int = 
     return buf.getvalue()
 
 
+def make_form_pdf(value: str | None = None) -> bytes:
+    """A 1-page PDF with one text field 'name' (empty, or holding ``value``)."""
+    pdf = pikepdf.Pdf.open(io.BytesIO(make_pdf()))
+    page = pdf.pages[0]
+    ap = pdf.make_stream(b"/Tx BMC EMC", Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Form,
+                         BBox=[0, 0, 200, 20])
+    field = pdf.make_indirect(pikepdf.Dictionary(
+        Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Widget, FT=pikepdf.Name.Tx,
+        T=pikepdf.String("name"), Rect=[72, 600, 272, 620], F=4,
+        DA=pikepdf.String("/Helv 12 Tf 0 g"), AP=pikepdf.Dictionary(N=ap), P=page.obj))
+    if value is not None:
+        field.V = pikepdf.String(value)
+    page.obj.Annots = pdf.make_indirect(pikepdf.Array([field]))
+    pdf.Root.AcroForm = pdf.make_indirect(pikepdf.Dictionary(Fields=[field]))
+    buf = io.BytesIO()
+    pdf.save(buf, object_stream_mode=pikepdf.ObjectStreamMode.disable)
+    return buf.getvalue()
+
+
+def fill_field(data: bytes, value: str) -> bytes:
+    """Append an update that sets the 'name' field's value and a matching appearance."""
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        field = next(f for f in pdf.Root.AcroForm.Fields if str(f.get("/T")) == "name")
+        objgen = field.objgen
+    upd = Update(data)
+    text = value.encode()
+    ap = upd.put_stream(upd.new_number(), b"/Tx BMC BT /Helv 12 Tf 2 5 Td (" + text + b") Tj ET EMC",
+                        b"/Type /XObject /Subtype /Form /BBox [0 0 200 20] ")
+    upd.put(objgen[0], unparse(data, objgen, V=b"(" + text + b")", AP=b"<< /N %d 0 R >>" % ap))
+    return upd.build()
+
+
 class Update:
     """An incremental update appended after the last revision of ``data``."""
 
