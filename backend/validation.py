@@ -59,7 +59,7 @@ PROVINCE_CODES = frozenset(
 ID_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))  # 7 9 10 5 8 4 2 1 6 3 7 9 10 5 8 4 2
 ID_CHECK_CHARS = "10X98765432"  # index = weighted sum mod 11
 EARLIEST_BIRTH = dt.date(1900, 1, 1)
-_ID_RE = re.compile(r"^\d{17}[\dX]$")
+_ID_RE = re.compile(r"^[0-9]{17}[0-9X]$")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,7 +153,7 @@ def validate_person_name(s: str) -> str:
     return name
 
 
-_MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+_MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")
 
 
 def validate_mobile(s: str) -> str:
