@@ -1,6 +1,8 @@
-"""A small PKCS#12 reader for what ``cryptography`` cannot load (SM2 keys).
+"""PKCS#12 for every key type, SM2 included (``cryptography`` cannot load or write SM2 keys).
 
-Supports: MAC with HMAC-SHA1/SHA-256/SHA-384/SHA-512/SM3 (PKCS#12 KDF), PBES2 (PBKDF2 with
+Writing: PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC) bags and an HMAC-SHA256 MAC, as OpenSSL 3 does.
+Reading:
+MAC with HMAC-SHA1/SHA-256/SHA-384/SHA-512/SM3 (PKCS#12 KDF), PBES2 (PBKDF2 with
 HMAC-SHA1/SHA-2/SM3; AES-CBC or SM4-CBC) and pbeWithSHAAnd3-KeyTripleDES-CBC bags, key bags,
 shrouded key bags and certificate bags. RC2 (OpenSSL ``-legacy`` default) is not supported.
 """
@@ -216,3 +218,78 @@ def _assemble(keys_: list, certs: list) -> PKCS12Contents:
     return PKCS12Contents(key, match, others)
 
 
+
+
+# ---- writing -------------------------------------------------------------------------------------
+PBKDF2_ITERATIONS = 100_000
+MAC_ITERATIONS = 2048
+
+
+def _pbes2_encrypt(password: bytes, data: bytes) -> tuple[algos.EncryptionAlgorithm, bytes]:
+    """PBES2: PBKDF2-HMAC-SHA256 + AES-256-CBC (what OpenSSL 3 writes by default)."""
+    import os
+
+    salt, iv = os.urandom(16), os.urandom(16)
+    key = hashlib.pbkdf2_hmac("sha256", password, salt, PBKDF2_ITERATIONS, 32)
+    padder = sym_padding.PKCS7(128).padder()
+    enc = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+    ct = enc.update(padder.update(data) + padder.finalize()) + enc.finalize()
+    alg = algos.EncryptionAlgorithm({"algorithm": "pbes2", "parameters": {
+        "key_derivation_func": {"algorithm": "pbkdf2", "parameters": {
+            "salt": algos.Pbkdf2Salt(name="specified", value=salt), "iteration_count": PBKDF2_ITERATIONS,
+            "prf": {"algorithm": "sha256"}}},
+        "encryption_scheme": {"algorithm": "aes256_cbc", "parameters": iv},
+    }})
+    return alg, ct
+
+
+def _private_key_info(key: Any) -> bytes:
+    from sign.certs.keys import key_family
+
+    if key_family(key) == "sm2":
+        return key.to_der()
+    from cryptography.hazmat.primitives import serialization
+
+    return key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def write_pkcs12(key: Any, cert: x509.Certificate, chain: list[x509.Certificate], password: bytes | str,
+                 friendly_name: str | None = None) -> bytes:
+    """A PKCS#12 file (PBES2/AES-256-CBC bags, HMAC-SHA256 MAC) for any key type, SM2 included."""
+    import os
+
+    pwd = password.encode() if isinstance(password, str) else password
+    if not pwd:
+        raise CertificateError("a PKCS#12 password is required")
+    local_id = hashlib.sha1(cert.dump()).digest()
+    attrs = [{"type": "local_key_id", "values": [local_id]}]
+    if friendly_name:
+        attrs.append({"type": "friendly_name", "values": [friendly_name]})
+    cert_bags = [pkcs12.SafeBag({"bag_id": "cert_bag", "bag_attributes": attrs if c is cert else None,
+                                 "bag_value": pkcs12.CertBag({"cert_id": "x509", "cert_value": c})})
+                 for c in [cert, *chain]]
+    cert_alg, cert_ct = _pbes2_encrypt(pwd, pkcs12.SafeContents(cert_bags).dump())
+    key_alg, key_ct = _pbes2_encrypt(pwd, _private_key_info(key))
+    key_bag = pkcs12.SafeBag({"bag_id": "pkcs8_shrouded_key_bag", "bag_attributes": attrs,
+                              "bag_value": keys.EncryptedPrivateKeyInfo({
+                                  "encryption_algorithm": key_alg, "encrypted_data": key_ct})})
+    auth_safe = pkcs12.AuthenticatedSafe([
+        {"content_type": "encrypted_data", "content": {"version": "v0", "encrypted_content_info": {
+            "content_type": "data", "content_encryption_algorithm": cert_alg, "encrypted_content": cert_ct}}},
+        {"content_type": "data", "content": pkcs12.SafeContents([key_bag]).dump()},
+    ]).dump()
+    salt = os.urandom(16)
+    mac_key = pkcs12_kdf("sha256", pwd, salt, 3, MAC_ITERATIONS, 32)
+    return pkcs12.Pfx({
+        "version": "v3",
+        "auth_safe": {"content_type": "data", "content": auth_safe},
+        "mac_data": {"mac": {"digest_algorithm": {"algorithm": "sha256"},
+                             "digest": hmac.new(mac_key, auth_safe, "sha256").digest()},
+                     "mac_salt": salt, "iterations": MAC_ITERATIONS},
+    }).dump()
+
+
+def export_pkcs12(identity: Any, password: bytes | str, friendly_name: str | None = None) -> bytes:
+    """PKCS#12 of an :class:`~sign.certs.identity.Identity` (key, certificate and chain)."""
+    return write_pkcs12(identity.key, identity.cert, list(identity.chain), password, friendly_name)

@@ -130,3 +130,32 @@ def test_order_chain_and_crl_pem(ca, rsa_identity):
     assert load_crls(crl_.dump())[0].dump() == crl_.dump()
     with pytest.raises(CertificateError):
         load_crls(b"nope")
+
+
+def test_export_rsa_pkcs12_read_by_cryptography(rsa_identity):
+    from sign.certs.pkcs12 import export_pkcs12
+
+    blob = export_pkcs12(rsa_identity, "pw", friendly_name="company")
+    p12 = pkcs12.load_pkcs12(blob, b"pw")
+    assert p12.cert.friendly_name == b"company"
+    assert p12.cert.certificate.public_bytes(serialization.Encoding.DER) == rsa_identity.cert.dump()
+    assert len(p12.additional_certs) == 2
+    assert p12.key.private_numbers() == rsa_identity.key.private_numbers()
+    assert import_pkcs12(blob, "pw").cert.dump() == rsa_identity.cert.dump()
+
+
+@pytest.mark.skipif(not _openssl_sm2_ok(), reason="openssl without SM2")
+def test_export_sm2_pkcs12_read_by_openssl(tmp_path, sm2_identity):
+    from sign.certs.pkcs12 import export_pkcs12
+
+    (tmp_path / "x.p12").write_bytes(export_pkcs12(sm2_identity, "pw"))
+    out = subprocess.run(["openssl", "pkcs12", "-in", tmp_path / "x.p12", "-passin", "pass:pw", "-nodes"],
+                         capture_output=True, check=True).stdout
+    key_pem = out[out.index(b"-----BEGIN PRIVATE KEY-----"):]
+    from sign.certs.pem import load_private_key
+
+    assert load_private_key(key_pem).to_bytes() == sm2_identity.key.to_bytes()
+    assert sm2_identity.cert_pem.strip().splitlines()[1] in out
+    ident = import_pkcs12((tmp_path / "x.p12").read_bytes(), "pw")
+    assert ident.key.to_bytes() == sm2_identity.key.to_bytes()
+    assert [c.dump() for c in ident.chain] == [c.dump() for c in sm2_identity.chain]
