@@ -1,10 +1,9 @@
 """PKCS#12 for every key type, SM2 included (``cryptography`` cannot load or write SM2 keys).
 
 Writing: PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC) bags and an HMAC-SHA256 MAC, as OpenSSL 3 does.
-Reading:
-MAC with HMAC-SHA1/SHA-256/SHA-384/SHA-512/SM3 (PKCS#12 KDF), PBES2 (PBKDF2 with
-HMAC-SHA1/SHA-2/SM3; AES-CBC or SM4-CBC) and pbeWithSHAAnd3-KeyTripleDES-CBC bags, key bags,
-shrouded key bags and certificate bags. RC2 (OpenSSL ``-legacy`` default) is not supported.
+Reading: MAC with HMAC-SHA1/SHA-2/SM3 (PKCS#12 KDF); PBES2 (PBKDF2 with HMAC-SHA1/SHA-2/SM3,
+AES-CBC or SM4-CBC) and pbeWithSHAAnd3-KeyTripleDES-CBC bags; key, shrouded-key and certificate
+bags. RC2 (the OpenSSL ``-legacy`` default) is not supported.
 """
 from __future__ import annotations
 
