@@ -1,0 +1,1 @@
+"""Identity provider adapters (HTTP); see face_verify.api for the contract."""
