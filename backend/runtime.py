@@ -7,6 +7,7 @@ from backend.cache import Cache, create_cache
 from backend.fieldcrypt import FieldCipher
 from backend.jobs.queue import JobQueue, create_queue
 from backend.settings import Settings
+from face_verify.config import Providers, build_providers
 from notify.api import Channel
 from notify.config import NotifyChannels, build_channels
 from sign.crypto.sm3 import hmac_sm3
@@ -21,6 +22,7 @@ class Runtime:
     #: Key of the HMAC that binds H5 session cookies, derived from the first data key.
     session_key: bytes
     _channels: NotifyChannels | None = None
+    _providers: Providers | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Runtime":
@@ -40,7 +42,16 @@ class Runtime:
             self._channels = build_channels(results=self.cache)
         return self._channels[name]
 
+    def identity(self) -> Providers:
+        """Identity, enterprise and face providers, built on first use from the environment
+        (face_verify.config: IDENTITY_PROVIDER, FACE_PROVIDER, ...)."""
+        if self._providers is None:
+            self._providers = build_providers()
+        return self._providers
+
     async def close(self) -> None:
+        if self._providers is not None:
+            await self._providers.aclose()
         if self._channels is not None:
             await self._channels.aclose()
         await self.jobs.close()

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from sanic import Sanic
 
-from backend.api import (callbacks, errors, health, hooks, messages, middleware, signing_links,
-                         whoami)
+from backend.api import (callbacks, errors, health, hooks, identity, messages, middleware,
+                         signing_links, whoami)
 
-BLUEPRINTS = (health.bp, whoami.bp, callbacks.bp, signing_links.bp, messages.bp, hooks.bp)
+BLUEPRINTS = (health.bp, whoami.bp, callbacks.bp, signing_links.bp, messages.bp, hooks.bp,
+              identity.bp)
 
 
 def register(app: Sanic) -> None:

@@ -46,3 +46,18 @@ async def get_person(tenant: Tenant, person_id: str) -> Person:
 def present_person(person: Person) -> dict[str, Any]:
     return {"id": str(person.id), "name": person.name, "id_number": person.id_number_masked,
             "mobile": person.mobile_masked, "has_signing_password": bool(person.signing_password_hash)}
+
+
+async def set_signing_password(tenant: Tenant, person_id: str, password: str) -> dict[str, Any]:
+    from tortoise.transactions import in_transaction
+
+    from backend import audit
+    from backend.services import passwords
+
+    passwords.check_strength(password)
+    async with in_transaction("default"):
+        person = await get_person(tenant, person_id)
+        person.signing_password_hash = passwords.hash_password(password)
+        await person.save(update_fields=["signing_password_hash"])
+        await audit.record("person.signing_password.set", f"person:{person.id}")
+    return present_person(person)
