@@ -31,7 +31,8 @@ class AppearanceSpec:
 
     * ``image=None``: invisible signature (widget with an empty /Rect).
     * fixed placement: ``page`` (1-based) + ``rect`` = (x, y, w, h) in PDF points from the
-      page's bottom-left corner (of the MediaBox/CropBox origin).
+      bottom-left corner of the page *as displayed* (CropBox, after /Rotate); the image is
+      drawn upright on rotated pages.
     * keyword placement: ``keyword`` (Chinese fine) + ``occurrence`` first/last/all; the image of
       ``size`` (w, h) is *centred* on the keyword's box, then moved by ``offset`` (dx, dy).
       ``page`` restricts the search to one page; ``None`` searches the whole document.

@@ -76,13 +76,17 @@ def image_objects(img: DecodedImage, img_num: int, smask_num: Optional[int]) -> 
     return objs
 
 
-def form_xobject(width: float, height: float, img_num: Optional[int]) -> bytes:
-    """A form XObject of the widget size drawing the image scaled to fill it."""
+def form_xobject(width: float, height: float, img_num: Optional[int], rotate: int = 0) -> bytes:
+    """A form XObject of the widget size (user space) drawing the image scaled to fill it,
+    counter-rotated so that it shows upright on a page displayed with /Rotate ``rotate``."""
     if img_num is None:
         content = b""
         res = b"<< >>"
     else:
-        content = b"q " + _fmt(width) + b" 0 0 " + _fmt(height) + b" 0 0 cm /Im0 Do Q"
+        from sign.pdf.geometry import upright_matrix
+        vw, vh = (height, width) if rotate in (90, 270) else (width, height)
+        m = upright_matrix(rotate, vw, vh)
+        content = b"q " + b" ".join(_fmt(v) for v in m) + b" cm /Im0 Do Q"
         res = b"<< /XObject << /Im0 %d 0 R >> >>" % img_num
     return (b"<< /Type /XObject /Subtype /Form /BBox [0 0 " + _fmt(width) + b" " + _fmt(height)
             + b"] /Resources " + res + b" /Length %d >>\nstream\n" % len(content)

@@ -27,6 +27,7 @@ from sign.pdf import appearance as ap_mod
 from sign.pdf.errors import (BadSpecError, DocMDPError, FieldExistsError, KeywordNotFoundError,
                              PageOutOfRangeError, PreparedSignatureError,
                              SignatureTooLargeError)
+from sign.pdf.geometry import PageGeometry
 from sign.pdf.incremental import IncrementalUpdate, pdf_num, pdf_string
 from sign.pdf.structure import PdfStructure
 from sign.pdf.text import find_keyword
@@ -122,18 +123,20 @@ def _same_target(source: Source, target: Target) -> bool:
     return False
 
 
-def _placements(st: PdfStructure, app: AppearanceSpec) -> List[Tuple[int, Tuple[float, float, float, float]]]:
-    """(page index, (x0, y0, x1, y1)) of each widget."""
+Placement = Tuple[int, Tuple[float, float, float, float], int]  # page index, user rect, /Rotate
+
+
+def _placements(st: PdfStructure, app: AppearanceSpec) -> List[Placement]:
+    """(page index, user-space (x0, y0, x1, y1), page rotation) of each widget."""
     n = st.page_count
     if app.page is not None and app.page > n:
         raise PageOutOfRangeError(f"page {app.page} out of range (document has {n} pages)")
     if not app.visible:
-        return [((app.page or 1) - 1, (0.0, 0.0, 0.0, 0.0))]
+        return [((app.page or 1) - 1, (0.0, 0.0, 0.0, 0.0), 0)]
     if app.rect is not None:
         pi = app.page - 1  # type: ignore[operator]
-        ox, oy = _origin(st.page(pi))
-        x, y, w, h = app.rect
-        return [(pi, (ox + x, oy + y, ox + x + w, oy + y + h))]
+        geo = PageGeometry.of(st.page(pi).obj)
+        return [(pi, geo.visual_rect_to_user(*app.rect), geo.rotate)]
     pages = [app.page - 1] if app.page is not None else range(n)
     hits = find_keyword(st.pdf, app.keyword, pages)  # type: ignore[arg-type]
     if not hits:
@@ -146,25 +149,12 @@ def _placements(st: PdfStructure, app: AppearanceSpec) -> List[Tuple[int, Tuple[
     w, h = app.size
     dx, dy = app.offset
     out = []
-    for pi, (x0, y0, x1, y1) in hits:
-        cx, cy = (x0 + x1) / 2 + dx, (y0 + y1) / 2 + dy
-        out.append((pi, (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)))
+    for pi, box in hits:
+        geo = PageGeometry.of(st.page(pi).obj)
+        vx0, vy0, vx1, vy1 = geo.user_rect_to_visual(box)  # offset and size are visual
+        cx, cy = (vx0 + vx1) / 2 + dx, (vy0 + vy1) / 2 + dy
+        out.append((pi, geo.visual_rect_to_user(cx - w / 2, cy - h / 2, w, h), geo.rotate))
     return out
-
-
-def _origin(page: pikepdf.Page) -> Tuple[float, float]:
-    try:
-        node, box = page.obj, None
-        for _ in range(32):  # /MediaBox is inheritable
-            box = node.get("/MediaBox")
-            if box is not None or "/Parent" not in node:
-                break
-            node = node.Parent
-        if box is None:
-            return 0.0, 0.0
-        return float(min(box[0], box[2])), float(min(box[1], box[3]))
-    except Exception:
-        return 0.0, 0.0
 
 
 def _rect(r: Sequence[float]) -> bytes:
@@ -357,36 +347,43 @@ def _build_update(st: PdfStructure, signer: Signer, spec: SignatureSpec,
     parts.append(b" >>")
     up.add(sig_num, b"".join(parts))
 
-    # --- appearance (shared by every widget of the field)
-    ap_num = None
+    # --- appearance: one image, one form XObject per (rotation, size), shared by the widgets
+    ap_for: Dict[int, Optional[int]] = {}  # placement index -> appearance object number
     if app.visible:
         img = ap_mod.decode_png(app.image)  # type: ignore[arg-type]
         img_num = up.alloc()
         smask_num = up.alloc() if img.alpha is not None else None
         for num, body in ap_mod.image_objects(img, img_num, smask_num):
             up.add(num, body)
-        x0, y0, x1, y1 = places[0][1]
-        ap_num = up.alloc()
-        up.add(ap_num, ap_mod.form_xobject(x1 - x0, y1 - y0, img_num))
+        forms: Dict[Tuple[int, float, float], int] = {}
+        for k, (_pi, (x0, y0, x1, y1), rot) in enumerate(places):
+            key = (rot, round(x1 - x0, 4), round(y1 - y0, 4))
+            if key not in forms:
+                forms[key] = up.alloc()
+                up.add(forms[key], ap_mod.form_xobject(x1 - x0, y1 - y0, img_num, rot))
+            ap_for[k] = forms[key]
 
     # --- field and widgets
-    page_objs = {pi: st.page(pi).obj for pi in {p for p, _ in places}}
+    page_objs = {pi: st.page(pi).obj for pi in {p for p, _, _ in places}}
     widget_nums: List[Tuple[int, int]] = []  # (page index, widget num)
     field_num = up.alloc()
-    ap_ref = b" /AP << /N %d 0 R >>" % ap_num if ap_num is not None else b""
+
+    def ap_ref(k: int) -> bytes:
+        return b" /AP << /N %d 0 R >>" % ap_for[k] if k in ap_for else b""
+
     # One signature field with a single (merged) widget at the first placement. Further
     # placements (occurrence="all") are locked /Stamp annotations sharing the appearance and
     # covered by the same signature: a signature field with several widget kids is legal but
     # poppler (and other viewers) then report each widget as an unsigned signature field.
-    pi, r = places[0]
+    pi, r, _rot = places[0]
     up.add(field_num, b"<< /Type /Annot /Subtype /Widget /FT /Sig /T " + pdf_string(field_name)
            + b" /V %d 0 R /F 132 /P %d %d R /Rect " % ((sig_num,) + page_objs[pi].objgen)
-           + _rect(r) + ap_ref + b" >>")
+           + _rect(r) + ap_ref(0) + b" >>")
     widget_nums.append((pi, field_num))
-    for pi, r in places[1:]:
+    for k, (pi, r, _rot) in enumerate(places[1:], start=1):
         sn = up.alloc()
-        up.add(sn, b"<< /Type /Annot /Subtype /Stamp /Name /%s /F 132 /P %d %d R /Rect "
-               % ((b"Seal",) + page_objs[pi].objgen) + _rect(r) + ap_ref
+        up.add(sn, b"<< /Type /Annot /Subtype /Stamp /Name /Seal /F 132 /P %d %d R /Rect "
+               % page_objs[pi].objgen + _rect(r) + ap_ref(k)
                + b" /Contents " + pdf_string(field_name) + b" >>")
         widget_nums.append((pi, sn))
 
