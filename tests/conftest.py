@@ -194,3 +194,48 @@ def api(server, tenant):
 
     with ApiClient(server, tenant.app_key, tenant.app_secret) as client:
         yield client
+
+
+# --------------------------------------------------------------------------------------------
+# A server wired to fake outside providers (Aliyun market identity APIs; more are added as
+# adapters land). The fakes are real HTTP servers on 127.0.0.1 in this process.
+# --------------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def provider_fakes():
+    from tests.fakes.identity_servers import FakeAliyunMarket
+
+    fakes = {"market": FakeAliyunMarket()}
+    yield fakes
+    for fake in fakes.values():
+        fake.close()
+
+
+@pytest.fixture(scope="session")
+def provider_server(prepared_database, test_env, provider_fakes, tmp_path_factory):
+    market = provider_fakes["market"]
+    env = {**test_env, "IDENTITY_PROVIDER": "aliyun", "ENTERPRISE_PROVIDER": "aliyun",
+           "ALIYUN_MARKET_APPCODE": market.appcode,
+           "ALIYUN_IDENTITY_URL": f"{market.url}/mobile/verify_real_name",
+           "ALIYUN_IDENTITY_2F_URL": f"{market.url}/eid/check",
+           "ENTERPRISE_VERIFY_URL": f"{market.url}/enterprise/verify",
+           "IDENTITY_TIMEOUT_SECONDS": "0.5", "IDENTITY_RETRY_ATTEMPTS": "2",
+           "IDENTITY_RETRY_BASE_DELAY": "0.05", "FACE_PROVIDER": "local"}
+    proc, base_url = start_server(env, tmp_path_factory.mktemp("logs") / "provider_server.log")
+    yield base_url
+    stop_server(proc)
+
+
+@pytest.fixture
+def market(provider_fakes):
+    """The fake Aliyun market gateway, reset to answer ``match``."""
+    provider_fakes["market"].reset()
+    return provider_fakes["market"]
+
+
+@pytest.fixture
+def papi(provider_server, tenant):
+    """A signed client for ``tenant`` against the server wired to the fake providers."""
+    from backend.client import ApiClient
+
+    with ApiClient(provider_server, tenant.app_key, tenant.app_secret) as client:
+        yield client
