@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import logging
 import sys
 from typing import Any, TextIO
 
@@ -40,6 +41,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
     from sign.verify import PdfVerifyError, load_certificates, verify
 
     out, err = out or sys.stdout, err or sys.stderr
+    logging.getLogger("pikepdf._core").setLevel(logging.ERROR)  # qpdf repair chatter on bad input
     try:
         trust = [c for path in args.trust for c in load_certificates(path)] if args.trust else None
     except (OSError, ValueError, TypeError) as exc:

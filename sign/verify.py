@@ -28,12 +28,14 @@ __all__ = ["verify", "VerificationReport", "SignatureReport", "SignerInfo", "Tim
 
 
 def verify(pdf_bytes_or_path: PdfSource, trust: Iterable[Any] | Any | None = None,
-           at: _dt.datetime | None = None) -> VerificationReport:
+           at: _dt.datetime | None = None, *, crls: Iterable[Any] = ()) -> VerificationReport:
     """Verify every signature of a PDF.
 
     ``trust``: trust anchors -- a list of certificates (asn1crypto, cryptography, PEM/DER bytes,
     PEM file paths), a ``sign.certs`` TrustStore, or None (no trust decision: ``trust.checked``
     is False). ``at``: the time certificates must be valid at; by default the timestamp time
-    when a valid timestamp exists, else the claimed signing time.
+    when a valid timestamp exists, else the claimed signing time. ``crls``: extra CRLs
+    (asn1crypto ``CertificateList``) besides those embedded in the signature and the DSS;
+    revocation is checked through ``sign.certs.validate`` when a trust store is given.
     """
-    return _verify(pdf_bytes_or_path, trust, at)
+    return _verify(pdf_bytes_or_path, trust, at, tuple(crls))

@@ -6,7 +6,7 @@ import datetime as _dt
 import hashlib
 from typing import Callable, Iterable
 
-from asn1crypto import cms, tsp, x509
+from asn1crypto import cms, crl, tsp, x509
 
 from . import crypto
 from .report import Problem
@@ -193,6 +193,23 @@ def _check_signing_cert_attr(signed_attrs: cms.CMSAttributes,
 def _failed(certs: tuple[x509.Certificate, ...], problem: Problem,
             cert: x509.Certificate | None = None, si: cms.SignerInfo | None = None) -> CmsCheck:
     return CmsCheck(cert, certs, None, None, False, False, None, b"", si, (problem,))
+
+
+def load_crl(der: bytes) -> crl.CertificateList:
+    return crl.CertificateList.load(der)
+
+
+def crls_of(signed: cms.SignedData, si: cms.SignerInfo | None) -> tuple[crl.CertificateList, ...]:
+    """CRLs embedded in the CMS (``crls``) and in Adobe's revocation-info-archival attribute."""
+    out: list[crl.CertificateList] = []
+    choices = signed["crls"]
+    if choices:
+        out.extend(c.chosen for c in choices if c.name == "crl")
+    if si is not None and si["signed_attrs"]:
+        archival = _signed_attr(si["signed_attrs"], "adobe_revocation_info_archival")
+        if archival is not None and archival["crl"]:
+            out.extend(archival["crl"])
+    return tuple(out)
 
 
 # ---------------------------------------------------------------- RFC 3161 timestamp tokens

@@ -41,12 +41,13 @@ class _Sig:
     value: Any  # the signature dictionary
 
 
-def verify(src: Any, trust_anchors: Any = None, at: _dt.datetime | None = None) -> VerificationReport:
+def verify(src: Any, trust_anchors: Any = None, at: _dt.datetime | None = None,
+           crls: tuple[Any, ...] = ()) -> VerificationReport:
     data = pdfscan.load_input(src)
     pdf, damaged = open_pdf(data)
     doc = _Doc(data, pdf, damaged, pdfscan.revision_ends(data))
     try:
-        return _verify_doc(doc, trust.anchors_from(trust_anchors), _aware(at))
+        return _verify_doc(doc, trust.anchors_from(trust_anchors), _aware(at), tuple(crls))
     except E.PdfVerifyError:
         raise
     except (pikepdf.PdfError, RecursionError, ValueError, KeyError, TypeError) as exc:
@@ -82,15 +83,15 @@ def _aware(at: _dt.datetime | None) -> _dt.datetime | None:
     return at
 
 
-def _verify_doc(doc: _Doc, anchors: trust.TrustAnchors | None,
-                at: _dt.datetime | None) -> VerificationReport:
+def _verify_doc(doc: _Doc, anchors: trust.TrustAnchors | None, at: _dt.datetime | None,
+                crls: tuple[Any, ...] = ()) -> VerificationReport:
     if pdfscan.is_truncated(doc.data, doc.damaged):
         raise E.PdfVerifyError(E.TRUNCATED, "the PDF is truncated (incomplete last revision)")
     sigs = _signatures(doc.pdf)
     if not sigs:
         return VerificationReport(len(doc.data), len(doc.ends), (),
                                   (Problem("NO_SIGNATURES", "the document has no signature"),))
-    context = _Context(doc, anchors, at, sigs)
+    context = _Context(doc, anchors, at, sigs, crls)
     reports = tuple(context.report(s) for s in sigs)
     return VerificationReport(len(doc.data), len(doc.ends), reports)
 
@@ -106,11 +107,17 @@ def _is_dict(obj: Any) -> bool:
 
 class _Context:
     def __init__(self, doc: _Doc, anchors: trust.TrustAnchors | None, at: _dt.datetime | None,
-                 sigs: list[_Sig]) -> None:
+                 sigs: list[_Sig], crls: tuple[Any, ...] = ()) -> None:
         self.doc, self.anchors, self.at, self.sigs = doc, anchors, at, sigs
+        self.extra_crls = crls
         self.level = min((lvl for s in sigs if (lvl := _docmdp_level(s.value)) is not None),
                          default=None)
         self._pool: tuple[x509.Certificate, ...] | None = None
+
+    def dss_crls(self) -> tuple[Any, ...]:
+        if not hasattr(self, "_dss_crls"):
+            self._dss_crls = _dss_items(self.doc.pdf, "/CRLs", C.load_crl)
+        return self._dss_crls
 
     def cert_pool(self) -> tuple[x509.Certificate, ...]:
         """Every certificate embedded in the document (signatures' CMS, DSS), for path building."""
@@ -156,9 +163,14 @@ class _Context:
         problems.extend(check.problems)
         ts = self._timestamp(C.signature_timestamp(check.signer_info), check.signature_value,
                              check.certificates)
+        if ts is not None and not ts.valid:
+            problems.append(Problem("TIMESTAMP_INVALID", "the signature timestamp does not verify"
+                                    + (f": {ts.problems[0].message}" if ts.problems else "")))
         signing_time, source = _signing_time(check.signing_time, sig.value)
         at = self.at or (ts.time if ts and ts.valid else None) or signing_time or _now()
-        trust_result = trust.evaluate(check.signer_cert, check.certificates, self.anchors, at)
+        crls = self.extra_crls + C.crls_of(signed, check.signer_info) + self.dss_crls() \
+            if self.anchors is not None else ()
+        trust_result = trust.evaluate(check.signer_cert, check.certificates, self.anchors, at, crls)
         changes = self._changes(sig, signed_end, whole)
         return SignatureReport(
             sig.name, "signature", sub_filter, _signer(check.signer_cert), check.algorithm,
@@ -244,15 +256,22 @@ def _embedded_certificates(pdf: pikepdf.Pdf, sigs: list[_Sig]) -> tuple[x509.Cer
         except (ValueError, TypeError, KeyError):
             continue
         out.update((c.dump(), c) for c in certs)
-    dss = pdf.Root.get("/DSS")
-    streams = dss.get("/Certs") if _is_dict(dss) else None
-    for stream in streams if streams is not None else ():
-        try:
-            cert = x509.Certificate.load(stream.read_bytes())
-            out[cert.dump()] = cert
-        except Exception:  # a broken DSS entry is just not usable for path building
-            continue
+    out.update((c.dump(), c) for c in _dss_items(pdf, "/Certs", x509.Certificate.load))
     return tuple(out.values())
+
+
+def _dss_items(pdf: pikepdf.Pdf, key: str, load: Callable[[bytes], Any]) -> tuple[Any, ...]:
+    dss = pdf.Root.get("/DSS")
+    streams = dss.get(key) if _is_dict(dss) else None
+    out = []
+    for stream in streams if getattr(streams, "_type_code", None) == pikepdf.ObjectType.array else ():
+        try:
+            item = load(stream.read_bytes())
+            item.native  # noqa: B018  parse now: a broken DSS entry is skipped, not fatal later
+            out.append(item)
+        except Exception:
+            continue
+    return tuple(out)
 
 
 def _byte_range(v: Any, size: int, problems: list[Problem]) -> tuple[int, ...] | None:

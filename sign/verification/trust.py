@@ -5,6 +5,7 @@ import dataclasses
 import datetime as _dt
 import hashlib
 import pathlib
+import weakref
 from typing import Any, Iterable
 
 from asn1crypto import pem, x509
@@ -27,6 +28,7 @@ class TrustAnchors:
 
 
 _ANCHOR_CACHE: dict[Any, TrustAnchors] = {}
+_STORE_CACHE: "weakref.WeakKeyDictionary[Any, tuple[int, TrustAnchors]]" = weakref.WeakKeyDictionary()
 _CERT_SIG_CACHE: dict[tuple[bytes, bytes], bool] = {}
 
 
@@ -61,15 +63,16 @@ def anchors_from(trust: Any) -> TrustAnchors | None:
     if trust is None:
         return None
     if _is_trust_store(trust):
-        key: Any = ("store", id(trust))
-        if key not in _ANCHOR_CACHE:
-            _ANCHOR_CACHE[key] = _build(_store_certs(trust), store=trust)
-        return _ANCHOR_CACHE[key]
+        size = len(trust) if hasattr(trust, "__len__") else -1
+        hit = _STORE_CACHE.get(trust)
+        if hit is None or hit[0] != size:  # a store that grew is re-read
+            hit = _STORE_CACHE[trust] = (size, _build(_store_certs(trust), store=trust))
+        return hit[1]
     items = [trust] if not isinstance(trust, (list, tuple, set, frozenset)) else list(trust)
     try:
         key = tuple(_quick_key(i) for i in items)
         cached = _ANCHOR_CACHE.get(key)
-    except TypeError:
+    except (TypeError, OSError):
         key, cached = None, None
     if cached is not None:
         return cached
@@ -85,10 +88,14 @@ def anchors_from(trust: Any) -> TrustAnchors | None:
 
 
 def _quick_key(item: Any) -> Any:
-    if isinstance(item, (bytes, str, pathlib.Path)):
+    """A content key (never an id(): ids are reused after garbage collection)."""
+    if isinstance(item, bytes):
         return item
+    if isinstance(item, (str, pathlib.Path)):
+        st = pathlib.Path(item).stat()
+        return (str(item), st.st_mtime_ns, st.st_size)
     if isinstance(item, x509.Certificate):
-        return ("asn1", id(item))
+        return item.dump()
     raise TypeError("uncacheable")
 
 

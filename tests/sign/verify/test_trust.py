@@ -43,3 +43,36 @@ def test_intermediate_alone_is_a_trust_anchor(pyhanko_rsa_pdf, rsa_identity):
     issuing = rsa_identity.chain[0]
     (sig,) = verify(pyhanko_rsa_pdf, trust=[issuing]).signatures
     assert sig.trust.trusted, sig.trust
+
+
+def test_revoked_signer_via_crl_in_dss_and_argument(ca, pyhanko_sign, plain_pdf, rsa_root):
+    import io
+    import pikepdf
+    import pdfedit
+    from sign.certs.ca import utcnow
+    from sign.certs.profiles import CompanySubject
+
+    issuing = ca.rsa.issuing
+    victim = issuing.new_identity(CompanySubject("被吊销保险公司", credit_code="91110000100000001X"))
+    issuing.revoke(victim.cert, reason="key_compromise", date=utcnow() - dt.timedelta(hours=1))
+    signed = pyhanko_sign(plain_pdf, victim)
+    the_crl = issuing.crl()
+
+    (sig,) = verify(signed, trust=[rsa_root], crls=[the_crl]).signatures
+    assert not sig.valid and sig.trust.revocation == "revoked"
+    assert "REVOKED" in _codes(sig)
+
+    with pikepdf.open(io.BytesIO(signed)) as pdf:
+        root = pdf.Root.objgen
+    upd = pdfedit.Update(signed)
+    stream = upd.put_stream(upd.new_number(), the_crl.dump())
+    dss = upd.put(upd.new_number(), b"<< /CRLs [%d 0 R] >>" % stream)
+    upd.put(root[0], pdfedit.unparse(signed, root, DSS=b"%d 0 R" % dss))
+    (sig,) = verify(upd.build(), trust=[rsa_root]).signatures
+    assert [c.kind for c in sig.changes_after] == ["DSS_UPDATED"]
+    assert not sig.valid and "REVOKED" in _codes(sig)
+
+
+def test_good_crl_reports_revocation_checked(pyhanko_rsa_pdf, rsa_root, ca):
+    (sig,) = verify(pyhanko_rsa_pdf, trust=[rsa_root], crls=[ca.rsa.issuing.crl()]).signatures
+    assert sig.valid and sig.trust.revocation == "good"
