@@ -95,8 +95,25 @@ def _quick_key(item: Any) -> Any:
         st = pathlib.Path(item).stat()
         return (str(item), st.st_mtime_ns, st.st_size)
     if isinstance(item, x509.Certificate):
-        return item.dump()
+        return _cert_key(item)
     raise TypeError("uncacheable")
+
+
+_CERT_KEYS: dict[int, tuple[x509.Certificate, bytes]] = {}
+
+
+def _cert_key(cert: x509.Certificate) -> bytes:
+    """DER of ``cert``, memoised per object (constructed asn1crypto objects re-encode on dump()).
+
+    The cache holds a strong reference to the object, so its id() cannot be reused meanwhile."""
+    hit = _CERT_KEYS.get(id(cert))
+    if hit is not None and hit[0] is cert:
+        return hit[1]
+    if len(_CERT_KEYS) > 1024:
+        _CERT_KEYS.clear()
+    der = cert.dump()
+    _CERT_KEYS[id(cert)] = (cert, der)
+    return der
 
 
 def _is_trust_store(obj: Any) -> bool:

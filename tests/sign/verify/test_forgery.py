@@ -267,3 +267,27 @@ def test_unsigned_pdf_is_not_valid(plain_pdf):
     report = verify(plain_pdf)
     assert not report.valid and report.signatures == ()
     assert [p.code for p in report.problems] == ["NO_SIGNATURES"]
+
+
+def test_random_corruption_never_escapes(pyhanko_rsa_pdf, rsa_root):
+    """Seeded byte-level fuzzing: every outcome is a report or a PdfVerifyError."""
+    import random
+
+    rng = random.Random(20261125)
+    for _ in range(150):
+        data = bytearray(pyhanko_rsa_pdf)
+        for _ in range(rng.randrange(1, 6)):
+            pos = rng.randrange(len(data))
+            action = rng.randrange(3)
+            if action == 0:
+                data[pos] = rng.randrange(256)
+            elif action == 1:
+                del data[pos:pos + rng.randrange(1, 40)]
+            else:
+                data[pos:pos] = bytes(rng.choice(b"0123456789<>[]/ Robj") for _ in range(5))
+        try:
+            report = verify(bytes(data), trust=[rsa_root])
+        except PdfVerifyError as exc:
+            assert exc.code
+        else:
+            assert isinstance(report.valid, bool)
