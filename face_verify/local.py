@@ -13,7 +13,8 @@ Rules (inputs are validated with ``backend.validation`` first, like a real flow 
   -> ``match``. Micro-payment: the amount "sent" is derived from the challenge id and logged
   (``LocalEnterpriseProvider.demo_amount_cents``); the right amount -> ``match``.
 - face: always passes with liveness 0.95 and similarity 0.95, unless the capture is blank
-  (empty bytes, one repeated byte, or an image of a single colour) -> 0.0 / 0.0.
+  (empty bytes, one repeated byte, or an image of a single colour) or names a session this
+  provider never created -> 0.0 / 0.0. The verdict still uses the configured thresholds.
 """
 from __future__ import annotations
 
