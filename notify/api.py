@@ -23,6 +23,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import json
+import re
 import time
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
@@ -279,14 +280,18 @@ def _replayed(result: SendResult) -> SendResult:
     return SendResult(result.provider_message_id, result.accepted_at, result.raw, duplicate=True)
 
 
+_PHONE = re.compile(r"(\+?86|0086|\+\d{1,3})?(\d{7,15})")
+
+
 def mask_recipient(recipient: str) -> str:
     """Hide most of a phone number / address / id for logs (PII stays out of log files)."""
     if "@" in recipient:
         local, _, domain = recipient.partition("@")
         return f"{local[:1]}***@{domain}"
-    digits = recipient.lstrip("+")
-    if digits.isdigit() and len(digits) >= 7:
-        return f"{recipient[:len(recipient) - len(digits) + 3]}****{digits[-4:]}"
+    phone = _PHONE.fullmatch(recipient)
+    if phone:
+        prefix, digits = phone.group(1) or "", phone.group(2)
+        return f"{prefix}{digits[:3]}****{digits[-4:]}"
     if len(recipient) <= 4:
         return "*" * len(recipient)
     return f"{recipient[:2]}***{recipient[-2:]}"

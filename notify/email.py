@@ -110,6 +110,8 @@ def error_for(exc: smtplib.SMTPException) -> ChannelError:
     if isinstance(exc, smtplib.SMTPNotSupportedError):
         return ChannelMisconfigured(f"smtp: {exc}")
     if isinstance(exc, smtplib.SMTPServerDisconnected):
+        if isinstance(exc.__context__, TimeoutError):  # smtplib wraps a read timeout
+            return ChannelTimeout(f"smtp: {exc}")
         return ChannelUnavailable(f"smtp: {exc}")
     if isinstance(exc, smtplib.SMTPResponseException):
         return _by_code(exc.smtp_code, f"smtp {exc.smtp_code} {_text(exc.smtp_error)}",
