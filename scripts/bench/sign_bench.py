@@ -187,9 +187,11 @@ def run_big(tmp: pathlib.Path, keydir: pathlib.Path, megabytes: int) -> dict:
 # ------------------------------------------------------------------------------ main
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("-n", type=int, default=300, help="documents per case (1-page)")
-    ap.add_argument("--n-pyhanko", type=int, default=30, help="documents per pyHanko case")
+    ap.add_argument("-n", type=int, default=600, help="documents per case (ours), over all rounds")
+    ap.add_argument("--n-pyhanko", type=int, default=30,
+                    help="documents per pyHanko case, over all rounds")
     ap.add_argument("--pages", type=int, default=100)
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the best is kept")
     ap.add_argument("--big", action="store_true", help="also measure peak RSS on a 200 MB PDF")
     ap.add_argument("--big-mb", type=int, default=200)
     ap.add_argument("--json", default=str(ROOT / "bench-results" / "sign_bench.json"))
@@ -215,16 +217,21 @@ def main() -> int:
             make_pdf(p, pages)
         out = tmp / "out.pdf"
         stock, cached = pyhanko_signers(ids["rsa"][1])
-        rows = []
+        cases = []
         for pages, src in docs.items():
-            n = a.n
             for alg in ("rsa", "sm2", "dual"):
-                rows.append({"case": f"ours {alg}", "pages": pages,
-                             "docs_per_s": timed(ours(src, out, signers, alg), n)})
+                cases.append((f"ours {alg}", pages, ours(src, out, signers, alg), a.n, 3))
             for label, s in (("pyhanko rsa (stock SimpleSigner)", stock),
                              ("pyhanko rsa (cached key)", cached)):
-                rows.append({"case": label, "pages": pages,
-                             "docs_per_s": timed(pyhanko_run(src, out, s), a.n_pyhanko, warmup=1)})
+                cases.append((label, pages, pyhanko_run(src, out, s), a.n_pyhanko, 1))
+        # interleaved rounds, best round kept: the machine may be shared (CI, other jobs)
+        best: dict = {}
+        for _ in range(a.rounds):
+            for label, pages, fn, n, warm in cases:
+                rate = timed(fn, max(1, n // a.rounds), warmup=warm)
+                best[(label, pages)] = max(best.get((label, pages), 0.0), rate)
+        rows = [{"case": label, "pages": pages, "docs_per_s": best[(label, pages)]}
+                for label, pages, *_ in cases]
         big = run_big(tmp, ids["rsa"][1], a.big_mb) if a.big else None
 
     ref = {r["pages"]: r["docs_per_s"] for r in rows if r["case"] == "pyhanko rsa (cached key)"}
@@ -254,6 +261,7 @@ def main() -> int:
     for k, ok in checks.items():
         print(f"  [{'PASS' if ok else 'FAIL'}] {k}")
     result = {"rows": rows, "big": big, "checks": checks, "n": a.n, "n_pyhanko": a.n_pyhanko,
+              "rounds": a.rounds, "load_average": os.getloadavg(),
               "python": sys.version.split()[0], "platform": platform.platform(),
               "cpu": platform.processor() or platform.machine(),
               "pikepdf": pikepdf.__version__, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}

@@ -93,10 +93,12 @@ class PdfStructure:
     """An opened input document (``close()`` it, or use as a context manager)."""
 
     def __init__(self, source: str | os.PathLike | bytes | BinaryIO) -> None:
+        self._path: Optional[str] = None
         if isinstance(source, (bytes, bytearray, memoryview)):
             self._fh: BinaryIO = io.BytesIO(bytes(source))
             self._own = True
         elif isinstance(source, (str, os.PathLike)):
+            self._path = os.fspath(source)
             try:
                 self._fh = open(source, "rb")
             except OSError as exc:
@@ -116,7 +118,10 @@ class PdfStructure:
                 # inherit_page_attributes=False: do not push inherited /Resources etc. into
                 # page dictionaries (we re-serialise pages; also it walks every page: 2.5 ms
                 # for 100 pages)
-                self.pdf = pikepdf.open(self._fh, access_mode=pikepdf.AccessMode.stream,
+                # A path lets qpdf read natively: 0.05 ms instead of 0.33 ms through Python
+                # file callbacks for a 100-page file.
+                self.pdf = pikepdf.open(self._path if self._path is not None else self._fh,
+                                        access_mode=pikepdf.AccessMode.stream,
                                         inherit_page_attributes=False)
             except pikepdf.PasswordError as exc:
                 raise EncryptedPdfError("the PDF is encrypted (password required)") from exc
