@@ -11,6 +11,7 @@ from asn1crypto import cms, crl, tsp, x509
 from . import crypto
 from .report import Problem
 
+GM_SIGNED_DATA = "1.2.156.10197.6.1.4.2.2"  # GM/T 0010 signedData content type
 SIGNING_CERT_V2 = "1.2.840.113549.1.9.16.2.47"
 SIGNING_CERT_V1 = "1.2.840.113549.1.9.16.2.12"
 
@@ -34,6 +35,8 @@ class CmsCheck:
 def load_signed_data(contents: bytes) -> cms.SignedData:
     """Parse a (possibly zero-padded) CMS ContentInfo; raises ValueError when it is not SignedData."""
     info = cms.ContentInfo.load(der_prefix(contents))
+    if info["content_type"].dotted == GM_SIGNED_DATA:  # [0] EXPLICIT SignedData, GM/T 0010 OID
+        return cms.SignedData.load(info["content"].contents)
     if info["content_type"].native != "signed_data":
         raise ValueError(f"content type is {info['content_type'].native}, not signed_data")
     return info["content"]
@@ -86,7 +89,8 @@ def _signed_attr(signed_attrs: cms.CMSAttributes, name: str) -> object | None:
     return None
 
 
-def check_signer(signed: cms.SignedData, content_digest_of: Callable[[str], bytes]) -> CmsCheck:
+def check_signer(signed: cms.SignedData, content_digest_of: Callable[[str], bytes],
+                 content_of: Callable[[], bytes] | None = None) -> CmsCheck:
     """Verify the first SignerInfo: message-digest vs content, signature vs signer public key."""
     problems: list[Problem] = []
     certs = certificates_of(signed)
@@ -127,8 +131,12 @@ def check_signer(signed: cms.SignedData, content_digest_of: Callable[[str], byte
                         tuple(problems))
     algorithm = crypto.signature_algorithm(si["signature_algorithm"]["algorithm"].dotted,
                                            cert.public_key)
-    sig_ok = _verify(cert, si, sig_value, tbs if signed_attrs else None, content_digest, dname,
-                     problems)
+    if not signed_attrs and algorithm == "sm2" and content_of is not None:
+        tbs, signed_attrs_present = content_of(), True  # SM2 signs Z || content itself
+    else:
+        signed_attrs_present = bool(signed_attrs)
+    sig_ok = _verify(cert, si, sig_value, tbs if signed_attrs_present else None, content_digest,
+                     dname, problems)
     if not sig_ok and not any(p.code.startswith("UNSUPPORTED") for p in problems):
         problems.append(Problem("SIGNATURE_INVALID",
                                 "the signature value does not verify with the signer's public key"))

@@ -132,6 +132,9 @@ def verify_signature(spki: keys.PublicKeyInfo, sig_alg: algos.SignedDigestAlgori
 def _verify_sm2(spki: keys.PublicKeyInfo, signature: bytes, data: bytes) -> bool:
     point = spki["public_key"].native if isinstance(spki["public_key"].native, bytes) else \
         spki["public_key"].dump()[1:]
+    if len(signature) == 64 and signature[0] != 0x30:  # raw r||s (some GM implementations)
+        signature = algos.DSASignature({"r": int.from_bytes(signature[:32], "big"),
+                                        "s": int.from_bytes(signature[32:], "big")}).dump()
     try:
         from sign.crypto.sm2 import SM2PublicKey  # type: ignore[import-not-found]
     except ImportError:

@@ -156,7 +156,7 @@ class _Context:
                    problems: list[Problem]) -> SignatureReport:
         try:
             signed = C.load_signed_data(contents)
-            check = C.check_signer(signed, digest_of)
+            check = C.check_signer(signed, digest_of, lambda: _range_bytes(self.doc.data, br))
         except (ValueError, TypeError, KeyError) as exc:
             problems.append(Problem("CMS_MALFORMED", f"signature contents are not CMS: {exc}"))
             return self._broken(sig, sub_filter, False, br, signed_end, problems)
@@ -338,6 +338,10 @@ def _check_hole(data: bytes, br: tuple[int, ...], contents: bytes, problems: lis
                                                   "/Contents (signature wrapping)"))
     if not data[max(0, start - 32):start].rstrip(pdfscan._WS).endswith(b"/Contents"):
         problems.append(Problem("HOLE_NOT_CONTENTS", "the unsigned gap does not follow /Contents"))
+
+
+def _range_bytes(data: bytes, br: tuple[int, ...]) -> bytes:
+    return data[br[0]:br[0] + br[1]] + data[br[2]:br[2] + br[3]]
 
 
 def _wrapping(problems: list[Problem]) -> bool:

@@ -72,3 +72,21 @@ def test_dual_signature_sm2_then_rsa(plain_pdf, sm2_soft_signer, rsa_soft_signer
     assert report.valid, report.to_dict()
     assert [s.algorithm for s in report.signatures] == ["sm2", "rsa"]
     assert all(c.allowed for c in report.signatures[0].changes_after)
+
+
+def _der(tag: int, content: bytes) -> bytes:
+    n = len(content)
+    head = bytes([n]) if n < 0x80 else bytes([0x80 | ((n.bit_length() + 7) // 8)]) + n.to_bytes(
+        (n.bit_length() + 7) // 8, "big")
+    return bytes([tag]) + head + content
+
+
+def test_gm_t_0010_content_type_oid_is_accepted(our_sm2_pdf, sm2_root):
+    """The same SignedData wrapped with GM/T 0010's signedData OID 1.2.156.10197.6.1.4.2.2."""
+    from asn1crypto import core
+    info = cms.ContentInfo.load(pdfedit.signature_der(our_sm2_pdf))
+    gm_oid = core.ObjectIdentifier("1.2.156.10197.6.1.4.2.2").dump()
+    gm = _der(0x30, gm_oid + _der(0xA0, info["content"].dump()))
+    report = verify(pdfedit.set_contents(our_sm2_pdf, der=gm), trust=[sm2_root])
+    assert report.valid, report.to_dict()
+    assert report.signatures[0].algorithm == "sm2"
