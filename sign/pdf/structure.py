@@ -151,7 +151,15 @@ class PdfStructure:
         size = self.trailer.get("/Size")
         if size is None or int(size) < 1:
             raise CorruptPdfError("trailer has no /Size")
-        return int(size)
+        n = int(size)
+        # A /Size too small would make our "new" objects replace existing ones: check the next
+        # numbers (one lookup normally) and fall back to a full scan if any exists.
+        try:
+            if any(self.pdf.get_object((n + k, 0)) is not None for k in range(2)):
+                n = max(n, max(o.objgen[0] for o in self.pdf.objects if o.is_indirect) + 1)
+        except (pikepdf.PdfError, ValueError):
+            pass
+        return n
 
     def page(self, index: int) -> pikepdf.Page:
         """Page ``index`` (0-based) by descending the page tree with /Count.

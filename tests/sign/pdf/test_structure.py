@@ -8,7 +8,7 @@ from sign.pdf import sign_pdf
 from sign.pdf.structure import PdfStructure
 from sign.specs import AppearanceSpec, SignatureSpec
 
-from .conftest import pyhanko_status
+from .conftest import pdfsig_validations, pyhanko_status
 
 
 def _nested_tree_pdf(path, n=7):
@@ -85,3 +85,24 @@ def test_startxref_off_by_one_is_repaired(tmp_path, simple_pdf, rsa_signer, rsa_
     assert b"/Prev %d " % real in out.read_bytes()[len(data):]
     [(_, st)] = pyhanko_status(out, [rsa_identity.root])
     assert st.intact and st.valid
+
+
+def test_trailer_size_too_small(tmp_path, simple_pdf, rsa_signer, rsa_identity):
+    data = simple_pdf.read_bytes()
+    with PdfStructure(simple_pdf) as st:
+        size = st.next_object_number()
+    bad = data.replace(b"/Size %d" % size, b"/Size %d" % (size - 2))
+    assert bad != data
+    src = tmp_path / "small-size.pdf"
+    src.write_bytes(bad)
+    with PdfStructure(src) as st:
+        assert st.next_object_number() >= size
+    out = tmp_path / "out.pdf"
+    sign_pdf(src, out, rsa_signer)
+    # (pyHanko's strict reader refuses the *input's* bad /Size; poppler checks the signature)
+    assert pdfsig_validations(out) == ["Signature is Valid."]
+    with pikepdf.open(out) as pdf, pikepdf.open(simple_pdf) as orig:
+        # no existing object was replaced by one of ours
+        assert len(pdf.pages) == 1
+        assert (pdf.pages[0].obj.Contents.read_bytes()
+                == orig.pages[0].obj.Contents.read_bytes())
