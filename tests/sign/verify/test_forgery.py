@@ -42,6 +42,7 @@ def test_usf_missing_byte_range(pyhanko_rsa_pdf):
     (lambda br, n: [0, br[1], br[2], 10, br[2] + 20, br[3] - 20], "BYTERANGE_MULTIPLE_HOLES"),
     (lambda br, n: [0, br[1]], "BYTERANGE_MALFORMED"),
     (lambda br, n: [5, br[1] - 5, br[2], br[3]], "BYTERANGE_NOT_FROM_START"),
+    (lambda br, n: [0, br[1], br[2], br[3] - 10], "SIGNED_END_NOT_AT_REVISION"),
 ])
 def test_usf_broken_byte_range(pyhanko_rsa_pdf, mutate, code):
     _, _, br = pdfedit.byte_range_span(pyhanko_rsa_pdf)
@@ -49,6 +50,21 @@ def test_usf_broken_byte_range(pyhanko_rsa_pdf, mutate, code):
     report, sig = _one(forged)
     assert not report.valid and not sig.intact
     assert code in _codes(report), _codes(report)
+
+
+def test_usf_contents_not_a_string(pyhanko_rsa_pdf):
+    a, b = pdfedit.contents_hole(pyhanko_rsa_pdf)
+    forged = pyhanko_rsa_pdf[:a] + b"null".ljust(b - a) + pyhanko_rsa_pdf[b:]
+    report, sig = _one(forged)
+    assert not report.valid and "CONTENTS_MISSING" in _codes(report)
+
+
+def test_usf_byte_range_not_an_array(pyhanko_rsa_pdf):
+    m = list(pdfedit._BR.finditer(pyhanko_rsa_pdf))[-1]
+    forged = (pyhanko_rsa_pdf[:m.start()] + b"/ByteRange (0 0 0 0)".ljust(m.end() - m.start())
+              + pyhanko_rsa_pdf[m.end():])
+    report, sig = _one(forged)
+    assert not report.valid and "BYTERANGE_MALFORMED" in _codes(report)
 
 
 def test_usf_certificate_missing(pyhanko_rsa_pdf, rsa_root):
