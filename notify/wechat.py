@@ -134,9 +134,20 @@ class WeChatSubscribeChannel(Channel):
         template = self._templates.get(message.template)
         if template is None:
             raise TemplateError(f"no WeChat template for {message.template!r}")
-        data = {key: {"value": params[var]} for var, key in template.fields.items()}
+        data = {key: {"value": _fit(key, params[var])} for var, key in template.fields.items()}
         page = template.page.format(**params) if template.page else None
         return template.template_id, data, page
+
+
+THING_MAX = 20
+"""``thingN`` values longer than 20 characters are refused (47003); long document titles are
+shortened rather than failing the whole notice. Other key types are sent as given."""
+
+
+def _fit(key: str, value: str) -> str:
+    if key.startswith("thing") and len(value) > THING_MAX:
+        return value[:THING_MAX - 1] + "…"
+    return value
 
 
 def error_for(exc: WeChatClientException) -> ChannelError:

@@ -12,7 +12,7 @@ from notify.api import (
     ChannelError, ChannelMisconfigured, ChannelThrottled, ChannelTimeout, ChannelUnavailable,
     InvalidRecipient, TemplateError,
 )
-from tests.fakes.notify_servers import rpc_signature, rpc_string_to_sign
+from tests.fakes.notify_servers import free_port, rpc_signature, rpc_string_to_sign
 from tests.notify.conftest import SMS_TEMPLATES, TIMEOUT
 
 PHONE = "13800138000"
@@ -144,7 +144,7 @@ async def test_slow_provider_times_out_after_one_request(sms_channel, aliyun_ser
 
 async def test_connection_refused_is_unavailable(message):
     channel = AliyunSmsChannel("id", "secret", "测试保险", SMS_TEMPLATES,
-                               endpoint="http://127.0.0.1:9", connect_timeout=TIMEOUT,
+                               endpoint=f"http://127.0.0.1:{free_port()}", connect_timeout=TIMEOUT,
                                read_timeout=TIMEOUT)
     with pytest.raises(ChannelUnavailable):
         await channel.send(message("sms", PHONE))

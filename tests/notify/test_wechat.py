@@ -132,3 +132,11 @@ async def test_duplicate_retry_not_sent_twice(wechat_channel, wechat_server, mes
     second = await wechat_channel.send(msg)
     assert second.duplicate and second.provider_message_id == first.provider_message_id
     assert len(wechat_server.sends()) == 1
+
+
+async def test_long_thing_value_is_shortened(wechat_channel, wechat_server, message):
+    params = {"name": "张三", "doc_title": "个人综合意外伤害保险（2026版）投保单及健康告知书", "url": "https://x/s"}
+    await wechat_channel.send(message("wechat", OPENID, params=params))
+    value = wechat_server.sends()[0].json()["data"]["thing2"]["value"]
+    assert len(value) == 20 and value.endswith("…")
+    assert value.startswith("个人综合意外伤害保险")
