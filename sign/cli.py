@@ -78,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--reason")
     s.add_argument("--location")
     s.add_argument("--contact")
-    s.add_argument("--field", help="signature field name (default SignatureN)")
+    s.add_argument("--field", help="signature field name (default SignatureN); an existing "
+                                   "empty signature field of that name is signed in place")
     s.add_argument("--certify", type=int, choices=[1, 2, 3],
                    help="certification signature with DocMDP level 1/2/3")
     s.add_argument("--jobs", type=int, default=0,
@@ -135,8 +136,9 @@ def _job_from_args(a: argparse.Namespace) -> SignJob:
         raise UsageError("several --key are only for --alg dual")
     if a.rect is not None and a.keyword is not None:
         raise UsageError("--rect and --keyword are exclusive")
-    if a.image is not None and a.rect is None and a.keyword is None:
-        raise UsageError("--image needs --rect (with --page) or --keyword")
+    if a.image is not None and a.rect is None and a.keyword is None and a.field is None:
+        raise UsageError("--image needs --rect (with --page), --keyword, or --field naming an "
+                         "existing empty signature field")
     if a.image is None and (a.rect is not None or a.keyword is not None):
         raise UsageError("--rect/--keyword need --image")
     if a.page is not None and a.page < 1:

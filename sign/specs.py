@@ -30,6 +30,8 @@ class AppearanceSpec:
     """Where and how the signature is shown.
 
     * ``image=None``: invisible signature (widget with an empty /Rect).
+    * ``image`` without rect/keyword: only to fill an existing empty signature field
+      (``SignatureSpec.field_name``), the image is sized to that field's widget.
     * fixed placement: ``page`` (1-based) + ``rect`` = (x, y, w, h) in PDF points from the
       bottom-left corner of the page *as displayed* (CropBox, after /Rotate); the image is
       drawn upright on rotated pages.
@@ -49,9 +51,8 @@ class AppearanceSpec:
     def __post_init__(self) -> None:
         if self.image is not None and not isinstance(self.image, (bytes, bytearray)):
             raise BadSpecError("AppearanceSpec.image must be PNG bytes or None")
-        if self.image is not None:
-            if (self.rect is None) == (self.keyword is None):
-                raise BadSpecError("a visible appearance needs exactly one of rect or keyword")
+        if self.rect is not None and self.keyword is not None:
+            raise BadSpecError("rect and keyword are exclusive")
         if self.rect is not None:
             if len(self.rect) != 4 or self.rect[2] <= 0 or self.rect[3] <= 0:
                 raise BadSpecError(f"rect must be (x, y, w, h) with w, h > 0, got {self.rect!r}")
@@ -61,7 +62,7 @@ class AppearanceSpec:
             raise BadSpecError(f"occurrence must be first, last or all, got {self.occurrence!r}")
         if self.page is not None and self.page < 1:
             raise BadSpecError(f"page counts from 1, got {self.page}")
-        if self.keyword is None and self.image is not None and self.page is None:
+        if self.rect is not None and self.page is None:
             raise BadSpecError("a rect placement needs a page")
         if len(self.size) != 2 or self.size[0] <= 0 or self.size[1] <= 0:
             raise BadSpecError(f"size must be (w, h) > 0, got {self.size!r}")

@@ -176,7 +176,7 @@ def _array_plus(arr: Optional[pikepdf.Object], refs: Sequence[int]) -> bytes:
     if isinstance(arr, pikepdf.Array):
         items = arr.unparse(resolved=True).strip()[1:-1].strip()
     new = b" ".join(b"%d 0 R" % r for r in refs)
-    return b"[" + (items + b" " if items else b"") + new + b"]"
+    return b"[" + b" ".join(x for x in (items, new) if x) + b"]"
 
 
 # ------------------------------------------------------------------------------ prepare
@@ -315,9 +315,15 @@ def _build_update(st: PdfStructure, signer: Signer, spec: SignatureSpec,
     if level == 1:
         raise DocMDPError("the document is certified with 'no changes allowed' (DocMDP P=1)")
     names = set(st.field_names())
+    existing: Optional[pikepdf.Dictionary] = None
     if spec.field_name is not None:
         if spec.field_name in names:
-            raise FieldExistsError(f"field {spec.field_name!r} already exists")
+            existing = st.field(spec.field_name)
+            if existing is None or existing.get("/FT") != pikepdf.Name.Sig:
+                raise FieldExistsError(f"field {spec.field_name!r} exists and is not a "
+                                       "signature field")
+            if "/V" in existing:
+                raise FieldExistsError(f"signature field {spec.field_name!r} is already signed")
         field_name = spec.field_name
     else:
         k = st.signature_field_count() + 1
@@ -326,7 +332,10 @@ def _build_update(st: PdfStructure, signer: Signer, spec: SignatureSpec,
         field_name = f"Signature{k}"
 
     app = spec.appearance
-    places = _placements(st, app)
+    if existing is None and app.visible and app.rect is None and app.keyword is None:
+        raise BadSpecError("a visible appearance needs a rect or a keyword (or an existing "
+                           "empty signature field to fill)")
+    places = _placements(st, app) if existing is None else []
     capacity = spec.contents_size or cms_mod.estimate_size(signer, spec.timestamper)
 
     up = IncrementalUpdate(st)
@@ -346,6 +355,11 @@ def _build_update(st: PdfStructure, signer: Signer, spec: SignatureSpec,
                      b" << /Type /TransformParams /P %d /V /1.2 >> >>]" % spec.certify)
     parts.append(b" >>")
     up.add(sig_num, b"".join(parts))
+
+    if existing is not None:
+        _fill_existing_field(st, up, existing, sig_num, app)
+        _update_acroform_and_catalog(st, up, spec, sig_num, None)
+        return up, sig_num, capacity, field_name
 
     # --- appearance: one image, one form XObject per (rotation, size), shared by the widgets
     ap_for: Dict[int, Optional[int]] = {}  # placement index -> appearance object number
@@ -399,22 +413,69 @@ def _build_update(st: PdfStructure, signer: Signer, spec: SignatureSpec,
             num, gen = page.objgen
             up.add(num, _dict_without(page, "/Annots") + b"/Annots " + new_annots + b" >>", gen)
 
-    # --- AcroForm and catalog
+    _update_acroform_and_catalog(st, up, spec, sig_num, field_num)
+    return up, sig_num, capacity, field_name
+
+
+def _fill_existing_field(st: PdfStructure, up: IncrementalUpdate, field: pikepdf.Dictionary,
+                         sig_num: int, app: AppearanceSpec) -> None:
+    """Sign a pre-existing empty signature field (e.g. from a contract template): /V on the
+    field; with an image, a new /AP for each of its widgets, sized to the widget's /Rect."""
+    kids = field.get("/Kids")
+    widgets = list(kids) if isinstance(kids, pikepdf.Array) and len(kids) else [field]
+    aps: Dict[int, int] = {}
+    if app.visible:
+        img = ap_mod.decode_png(app.image)  # type: ignore[arg-type]
+        img_num = up.alloc()
+        smask_num = up.alloc() if img.alpha is not None else None
+        for num, body in ap_mod.image_objects(img, img_num, smask_num):
+            up.add(num, body)
+        for i, w in enumerate(widgets):
+            try:
+                r = [float(v) for v in w.Rect]
+            except (AttributeError, TypeError, ValueError):
+                continue
+            width, height = abs(r[2] - r[0]), abs(r[3] - r[1])
+            if width <= 0 or height <= 0:
+                continue
+            page = w.get("/P")
+            rot = PageGeometry.of(page).rotate if isinstance(page, pikepdf.Dictionary) else 0
+            aps[i] = up.alloc()
+            up.add(aps[i], ap_mod.form_xobject(width, height, img_num, rot))
+    if not field.is_indirect:
+        raise FieldExistsError("the signature field is not an indirect object")
+    fnum, fgen = field.objgen
+    if widgets[0] is field:  # merged field/widget
+        ap = b" /AP << /N %d 0 R >>" % aps[0] if 0 in aps else b""
+        drop = ("/V", "/AP") if ap else ("/V",)
+        up.add(fnum, _dict_without(field, *drop) + b"/V %d 0 R" % sig_num + ap + b" >>", fgen)
+        return
+    up.add(fnum, _dict_without(field, "/V") + b"/V %d 0 R >>" % sig_num, fgen)
+    for i, w in enumerate(widgets):
+        if i in aps and w.is_indirect:
+            num, gen = w.objgen
+            up.add(num, _dict_without(w, "/AP") + b"/AP << /N %d 0 R >> >>" % aps[i], gen)
+
+
+def _update_acroform_and_catalog(st: PdfStructure, up: IncrementalUpdate, spec: SignatureSpec,
+                                 sig_num: int, field_num: Optional[int]) -> None:
+    """/AcroForm (new field in /Fields, /SigFlags 3) and the catalog (/AcroForm, /Perms)."""
+    add = [field_num] if field_num is not None else []
     root = st.root
     af = st.acroform()
     root_changes: List[bytes] = []
     if af is not None and af.is_indirect:
-        new_fields = _array_plus(af.get("/Fields"), [field_num])
+        new_fields = _array_plus(af.get("/Fields"), add)
         num, gen = af.objgen
         up.add(num, _dict_without(af, "/Fields", "/SigFlags") + b"/Fields " + new_fields
                + b" /SigFlags 3 >>", gen)
     else:
         af_num = up.alloc()
         if af is not None:  # direct dictionary inside the catalog: move it out
-            new_fields = _array_plus(af.get("/Fields"), [field_num])
+            new_fields = _array_plus(af.get("/Fields"), add)
             body = _dict_without(pikepdf.Dictionary(af), "/Fields", "/SigFlags")
         else:
-            new_fields, body = _array_plus(None, [field_num]), b"<< "
+            new_fields, body = _array_plus(None, add), b"<< "
         up.add(af_num, body + b"/Fields " + new_fields + b" /SigFlags 3 >>")
         root_changes.append(b"/AcroForm %d 0 R" % af_num)
     if spec.certify is not None:
@@ -430,7 +491,6 @@ def _build_update(st: PdfStructure, signer: Signer, spec: SignatureSpec,
         if spec.certify is not None:
             drop.append("/Perms")
         up.add(num, _dict_without(root, *drop) + b" ".join(root_changes) + b" >>", gen)
-    return up, sig_num, capacity, field_name
 
 
 # ------------------------------------------------------------------------------ finish

@@ -213,6 +213,13 @@ class PdfStructure:
                 names.append(str(f.T))
         return names
 
+    def field(self, name: str) -> Optional[pikepdf.Dictionary]:
+        """The top-level field called ``name``."""
+        for f in self.fields():
+            if isinstance(f, pikepdf.Dictionary) and "/T" in f and str(f.T) == name:
+                return f
+        return None
+
     def signature_field_count(self) -> int:
         return sum(1 for f in self.fields()
                    if isinstance(f, pikepdf.Dictionary) and f.get("/FT") == pikepdf.Name.Sig)

@@ -164,3 +164,21 @@ def test_sign_then_verify_subcommand(tmp_path, rsa_args, sm2_args, rsa_identity,
     assert main(["verify", str(out)]) == 0
     report = capsys.readouterr().out
     assert "VALID (2 signature(s)" in report
+
+
+def test_sign_existing_template_field(tmp_path, rsa_args):
+    src = tmp_path / "tpl.pdf"
+    pdf = pikepdf.new()
+    page = pdf.add_blank_page()
+    field = pdf.make_indirect(pikepdf.Dictionary(
+        Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Widget, FT=pikepdf.Name.Sig,
+        T=pikepdf.String("投保人"), Rect=[50, 50, 150, 100], P=page.obj))
+    page.obj.Annots = [field]
+    pdf.Root.AcroForm = pikepdf.Dictionary(Fields=[field])
+    pdf.save(src)
+    out = tmp_path / "out.pdf"
+    png = _png(tmp_path / "seal.png")
+    assert main(["sign", str(src), str(out), *rsa_args, "--field", "投保人", "--image", str(png)]) == 0
+    with pikepdf.open(out) as pdf:
+        [f] = pdf.Root.AcroForm.Fields
+        assert str(f.T) == "投保人" and "/V" in f and "/AP" in f

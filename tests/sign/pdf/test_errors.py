@@ -99,8 +99,6 @@ def test_reserved_space_too_small(tmp_path, simple_pdf, rsa_signer):
 
 def test_bad_specs():
     with pytest.raises(BadSpecError):
-        AppearanceSpec(image=b"x")  # neither rect nor keyword
-    with pytest.raises(BadSpecError):
         AppearanceSpec(image=b"x", rect=(0, 0, 1, 1), keyword="k")
     with pytest.raises(BadSpecError):
         AppearanceSpec(image=b"x", rect=(0, 0, -1, 1))
@@ -110,6 +108,22 @@ def test_bad_specs():
         SignatureSpec(certify=4)
     with pytest.raises(BadSpecError):
         SignatureSpec(alg="dsa")
+
+
+def test_image_without_placement_needs_existing_field(tmp_path, simple_pdf, rsa_signer, png_seal):
+    _fails(BadSpecError, "bad_spec", simple_pdf, tmp_path / "o.pdf", rsa_signer,
+           SignatureSpec(appearance=AppearanceSpec(image=png_seal)))
+
+
+def test_existing_non_signature_field(tmp_path, rsa_signer):
+    src = tmp_path / "tx.pdf"
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    tx = pdf.make_indirect(pikepdf.Dictionary(FT=pikepdf.Name.Tx, T=pikepdf.String("name")))
+    pdf.Root.AcroForm = pikepdf.Dictionary(Fields=[tx])
+    pdf.save(src)
+    _fails(FieldExistsError, "field_exists", src, tmp_path / "o.pdf", rsa_signer,
+           SignatureSpec(field_name="name"))
 
 
 def test_alg_mismatch(tmp_path, simple_pdf, rsa_signer):
