@@ -61,11 +61,28 @@ def der_prefix(data: bytes) -> bytes:
     return data[:header + length]
 
 
+_INTERNED: dict[bytes, x509.Certificate] = {}
+
+
 def certificates_of(signed: cms.SignedData) -> tuple[x509.Certificate, ...]:
+    """The certificates of the CMS, interned by DER: the same CA certificate arrives in every
+    signature, and reusing one parsed object keeps asn1crypto's parsed/prepared names."""
     certs = signed["certificates"]
     if not certs:
         return ()
-    return tuple(c.chosen for c in certs if c.name == "certificate")
+    out = []
+    for choice in certs:
+        if choice.name != "certificate":
+            continue
+        cert = choice.chosen
+        der = cert.dump()
+        known = _INTERNED.get(der)
+        if known is None:
+            if len(_INTERNED) > 4096:
+                _INTERNED.clear()
+            known = _INTERNED[der] = cert
+        out.append(known)
+    return tuple(out)
 
 
 def find_signer_cert(sid: cms.SignerIdentifier,

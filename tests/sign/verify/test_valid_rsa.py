@@ -115,3 +115,29 @@ def test_timestamped_signature_reports_tsa(plain_pdf, pyhanko_sign, rsa_identity
     assert sig.timestamp.valid and sig.timestamp.imprint_ok and sig.timestamp.trusted
     assert sig.timestamp.tsa == tsa_identity_rsa.cert.subject.human_friendly
     assert sig.trust.checked_at == sig.timestamp.time
+
+
+def _png() -> bytes:
+    import io as _io
+    from PIL import Image
+    buf = _io.BytesIO()
+    Image.new("RGBA", (40, 40), (220, 0, 0, 255)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_visible_seal_signatures_after_a_signature_are_allowed(our_rsa_pdf, our_sign,
+                                                               rsa_soft_signer, sm2_soft_signer,
+                                                               rsa_root, sm2_identity):
+    """A second (visible, SM2) and third (visible, keyword-placed) signature: stamps live in the
+    widgets' appearances, not the page, so the first signature stays valid."""
+    from sign.specs import AppearanceSpec
+
+    png = _png()
+    two = our_sign(our_rsa_pdf, sm2_soft_signer, field_name="Customer",
+                   appearance=AppearanceSpec(image=png, page=1, rect=(300, 100, 80, 80)))
+    three = our_sign(two, rsa_soft_signer, field_name="Agent",
+                     appearance=AppearanceSpec(image=png, keyword="Policy", size=(60, 60)))
+    report = verify(three, trust=[rsa_root, sm2_identity.root])
+    assert report.valid, report.to_dict()
+    assert [s.field_name for s in report.signatures] == ["Insurer", "Customer", "Agent"]
+    assert all(c.allowed for s in report.signatures for c in s.changes_after)
