@@ -13,7 +13,7 @@ import pathlib
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from sign.pdf.errors import PdfSignError
 

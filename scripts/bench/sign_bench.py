@@ -16,7 +16,6 @@ above baseline while signing a 200 MB PDF (in a child process; goal < 100 MB).
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import pathlib

@@ -16,7 +16,6 @@ import datetime as _dt
 import io
 import json
 import os
-import shutil
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO, Dict, List, Optional, Sequence, Tuple, Union
 

@@ -1,7 +1,6 @@
 """``python -m sign sign|keygen``: single file, dual, visible, batch, errors and exit codes."""
 from __future__ import annotations
 
-import io
 import os
 import pathlib
 import subprocess

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pikepdf
-import pytest
 
 from sign.pdf import sign_pdf
 from sign.pdf.structure import PdfStructure
