@@ -16,7 +16,7 @@ from .report import Change, Severity
 OT = pikepdf.ObjectType
 _DICT, _ARRAY, _STREAM = OT.dictionary, OT.array, OT.stream
 _PAGE_INHERITED = ("/Resources", "/MediaBox", "/CropBox", "/Rotate")
-_CATALOG_HANDLED = {"/AcroForm", "/DSS", "/Extensions", "/Pages", "/Metadata"}
+_CATALOG_HANDLED = {"/AcroForm", "/DSS", "/Extensions", "/Pages", "/Metadata", "/Version"}
 _WIDGET_FILL_KEYS = {"/V", "/AP", "/AS", "/P", "/Parent", "/Kids", "/M"}
 _ACROFORM_ALLOWED = {"/SigFlags", "/DR"}
 MAX_DEPTH = 300
@@ -211,6 +211,8 @@ class Analyzer:
             yield Change("DSS_UPDATED", ALLOWED, "validation data (DSS/VRI) added or updated")
         if self._d(old.get("/Extensions"), new.get("/Extensions"), "catalog/Extensions"):
             yield Change("EXTENSIONS_UPDATED", ALLOWED, "developer extensions declared")
+        if self._d(old.get("/Version"), new.get("/Version"), "catalog/Version"):
+            yield Change("VERSION_UPDATED", ALLOWED, "PDF version declared in the catalog changed")
         if self._d(old.get("/Metadata"), new.get("/Metadata"), "catalog/Metadata"):
             yield Change("METADATA_UPDATED", ALLOWED, "XMP metadata updated (not rendered)")
 

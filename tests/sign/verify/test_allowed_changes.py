@@ -57,3 +57,40 @@ def test_document_timestamp_after_signature_is_allowed(pyhanko_rsa_pdf, tsa_iden
 def _debug_dump(report):  # pragma: no cover - debugging aid
     import json
     return json.dumps(report.to_dict(), indent=1, default=str)
+
+
+def test_pyhanko_pades_b_lta_dss_and_archive_timestamp(plain_pdf, ca, rsa_identity, tsa_identity_rsa,
+                                                       rsa_root):
+    """PAdES B-LTA by pyHanko: DSS (certs + CRLs) and a document timestamp after the signature."""
+    from asn1crypto import keys
+    from cryptography.hazmat.primitives import serialization
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+    from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+    from pyhanko_certvalidator import ValidationContext
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    def key(identity):
+        return keys.PrivateKeyInfo.load(identity.key.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption()))
+
+    signer = signers.SimpleSigner(signing_cert=rsa_identity.cert, signing_key=key(rsa_identity),
+                                  cert_registry=SimpleCertificateStore.from_certs(rsa_identity.chain))
+    stamper = DummyTimeStamper(tsa_cert=tsa_identity_rsa.cert, tsa_key=key(tsa_identity_rsa),
+                               certs_to_embed=SimpleCertificateStore.from_certs(tsa_identity_rsa.chain))
+    vc = ValidationContext(trust_roots=[rsa_root], allow_fetching=False,
+                           crls=[ca.rsa.issuing.crl(), ca.rsa.root.crl()])
+    meta = signers.PdfSignatureMetadata(field_name="Insurer", embed_validation_info=True,
+                                        validation_context=vc, use_pades_lta=True,
+                                        subfilter=fields.SigSeedSubFilter.PADES)
+    out = io.BytesIO()
+    signers.PdfSigner(meta, signer, timestamper=stamper).sign_pdf(
+        IncrementalPdfFileWriter(io.BytesIO(plain_pdf)), output=out)
+    report = verify(out.getvalue(), trust=[rsa_root])
+    assert report.valid, _debug_dump(report)
+    sig, archive = report.signatures
+    assert sig.timestamp is not None and sig.timestamp.valid
+    assert sig.trust.revocation == "good"  # CRLs from the DSS
+    assert {"DSS_UPDATED", "DOC_TIMESTAMP_ADDED"} <= {c.kind for c in sig.changes_after}
+    assert archive.kind == "doc_timestamp"

@@ -141,3 +141,23 @@ def test_visible_seal_signatures_after_a_signature_are_allowed(our_rsa_pdf, our_
     assert report.valid, report.to_dict()
     assert [s.field_name for s in report.signatures] == ["Insurer", "Customer", "Agent"]
     assert all(c.allowed for s in report.signatures for c in s.changes_after)
+
+
+def test_signing_a_pre_existing_empty_field_is_allowed(plain_pdf, pyhanko_sign, rsa_identity,
+                                                       rsa_root):
+    import io as _io
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields
+
+    w = IncrementalPdfFileWriter(_io.BytesIO(plain_pdf))
+    fields.append_signature_field(w, fields.SigFieldSpec("Insurer", box=(50, 50, 150, 100)))
+    fields.append_signature_field(w, fields.SigFieldSpec("Customer", box=(200, 50, 300, 100)))
+    out = _io.BytesIO()
+    w.write(out)
+    first = pyhanko_sign(out.getvalue(), rsa_identity, field="Insurer")
+    both = pyhanko_sign(first, rsa_identity, field="Customer")
+    report = verify(both, trust=[rsa_root])
+    assert report.valid, report.to_dict()
+    insurer = report.signatures[0]
+    assert [c.kind for c in insurer.changes_after if c.kind == "SIGNATURE_ADDED"]
+    assert all(c.allowed for c in insurer.changes_after)
