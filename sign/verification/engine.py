@@ -52,6 +52,9 @@ def verify(src: Any, trust_anchors: Any = None, at: _dt.datetime | None = None,
         raise
     except (pikepdf.PdfError, RecursionError, ValueError, KeyError, TypeError) as exc:
         raise E.PdfVerifyError(E.PDF_PARSE_ERROR, f"cannot analyse the document: {exc}") from None
+    except Exception as exc:  # a malformed input must never surface as a traceback
+        raise E.PdfVerifyError(E.VERIFY_ERROR,
+                               f"verification failed: {type(exc).__name__}: {exc}") from None
     finally:
         for old, _ in doc.prefixes.values():
             if old is not None:
@@ -113,9 +116,10 @@ class _Context:
         self.level = min((lvl for s in sigs if (lvl := _docmdp_level(s.value)) is not None),
                          default=None)
         self._pool: tuple[x509.Certificate, ...] | None = None
+        self._dss_crls: tuple[Any, ...] | None = None
 
     def dss_crls(self) -> tuple[Any, ...]:
-        if not hasattr(self, "_dss_crls"):
+        if self._dss_crls is None:
             self._dss_crls = _dss_items(self.doc.pdf, "/CRLs", C.load_crl)
         return self._dss_crls
 
@@ -126,6 +130,15 @@ class _Context:
         return self._pool
 
     def report(self, sig: _Sig) -> SignatureReport:
+        """One signature's report; an unexpected failure is that signature's problem only."""
+        try:
+            return self._report(sig)
+        except Exception as exc:  # noqa: BLE001 - reported, never raised
+            problem = Problem(E.VERIFY_ERROR, f"cannot verify: {type(exc).__name__}: {exc}")
+            return self._broken(sig, _pdf_name(sig.value.get("/SubFilter")), False, None, None,
+                                [problem])
+
+    def _report(self, sig: _Sig) -> SignatureReport:
         data = self.doc.data
         problems: list[Problem] = []
         v = sig.value
@@ -237,8 +250,13 @@ class _Context:
         from .changes import changes_after
         level = self.level if self.level is not None else _DEFAULT_LEVEL
         locked = _locked_fields(self.sigs)
-        changes = changes_after(self.doc.data, self.doc.pdf, self.doc.damaged, signed_end,
-                                level, locked, self.doc.prefixes)
+        try:
+            changes = changes_after(self.doc.data, self.doc.pdf, self.doc.damaged, signed_end,
+                                    level, locked, self.doc.prefixes)
+        except Exception as exc:  # noqa: BLE001 - unknown changes are never "allowed"
+            return (Change("ANALYSIS_FAILED", Severity.DISALLOWED,
+                           f"the updates after signing could not be analysed "
+                           f"({type(exc).__name__}: {exc}); treated as not allowed"),)
         if level == 1:
             changes = [dataclasses.replace(c, severity=Severity.DISALLOWED,
                                            description=c.description + " (DocMDP level 1: no changes)")
