@@ -181,3 +181,32 @@ def test_sign_existing_template_field(tmp_path, rsa_args):
     with pikepdf.open(out) as pdf:
         [f] = pdf.Root.AcroForm.Fields
         assert str(f.T) == "投保人" and "/V" in f and "/AP" in f
+
+
+def test_keyword_and_tsa(tmp_path, rsa_args, rsa_identity, tsa_server_url):
+    src = tmp_path / "kw.pdf"
+    pdf = pikepdf.new()
+    page = pdf.add_blank_page(page_size=(595, 842))
+    font = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
+                                                BaseFont=pikepdf.Name.Helvetica))
+    page.obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
+    page.obj.Contents = pdf.make_stream(b"BT /F1 12 Tf 100 300 Td (Signature of the insured) Tj ET")
+    pdf.save(src)
+    out = tmp_path / "out.pdf"
+    png = _png(tmp_path / "seal.png")
+    rc = main(["sign", str(src), str(out), *rsa_args, "--image", str(png), "--keyword", "insured",
+               "--size", "60,40", "--offset", "0,30", "--tsa", tsa_server_url,
+               "--reason", "投保确认", "--certify", "2"])
+    assert rc == 0
+    with pikepdf.open(out) as pdf:
+        [w] = pdf.pages[0].Annots
+        x0, y0, x1, y1 = [float(v) for v in w.Rect]
+        assert (x1 - x0, y1 - y0) == pytest.approx((60, 40))
+        assert 100 < (x0 + x1) / 2 < 300 and y0 > 300
+        sig = w.V
+        assert "/DocMDP" in pdf.Root.Perms and str(sig.Reason) == "投保确认"
+    from asn1crypto import cms
+    with pikepdf.open(out) as pdf:
+        der = bytes(pdf.Root.AcroForm.Fields[0].V.Contents)
+    si = cms.ContentInfo.load(der, strict=False)["content"]["signer_infos"][0]
+    assert [a["type"].native for a in si["unsigned_attrs"]] == ["signature_time_stamp_token"]
