@@ -21,7 +21,7 @@ EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 # error codes that mean "your input is bad" (exit 2) rather than "signing failed" (exit 1)
 INPUT_CODES = {"not_pdf", "input_unreadable", "corrupt_pdf", "truncated_pdf", "encrypted_pdf",
                "page_out_of_range", "keyword_not_found", "field_exists", "docmdp_violation",
-               "bad_image", "bad_spec", "signer_error"}
+               "bad_image", "bad_spec", "signer_error", "output_unwritable"}
 
 
 class UsageError(Exception):

@@ -62,6 +62,12 @@ class SignatureTooLargeError(PdfSignError):
     code = "signature_too_large"
 
 
+class OutputError(PdfSignError):
+    """The output cannot be written (missing directory, permissions, disk full)."""
+
+    code = "output_unwritable"
+
+
 class BadSpecError(PdfSignError):
     code = "bad_spec"
 

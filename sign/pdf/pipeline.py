@@ -24,7 +24,7 @@ import pikepdf
 from sign import cms as cms_mod
 from sign.pdf import appearance as ap_mod
 from sign.pdf.errors import (BadSpecError, DocMDPError, FieldExistsError, KeywordNotFoundError,
-                             PageOutOfRangeError, PreparedSignatureError,
+                             OutputError, PageOutOfRangeError, PreparedSignatureError,
                              SignatureTooLargeError)
 from sign.pdf.geometry import PageGeometry
 from sign.pdf.incremental import IncrementalUpdate, pdf_num, pdf_string
@@ -240,7 +240,10 @@ def _write_update(st: PdfStructure, source: Source, target: Target, signer: Sign
                 fh.close()
                 raise
         else:
-            fh = open(out_path, "w+b")
+            try:
+                fh = open(out_path, "w+b")
+            except OSError as exc:
+                raise OutputError(f"cannot write {out_path}: {exc.strerror}") from exc
             try:
                 _copy_hash(st.file, fh, h)
                 fh.write(appended)

@@ -138,3 +138,8 @@ def test_signer_errors(rsa_identity, sm2_identity):
         SoftwareSigner.from_pem(sm2_identity.key_pem, rsa_identity.cert_pem)
     with pytest.raises(SignerError):
         SoftwareSigner.from_pem(rsa_identity.key_pem, b"not a cert")
+
+
+def test_output_unwritable(tmp_path, simple_pdf, rsa_signer):
+    _fails(PdfSignError, "output_unwritable", simple_pdf, tmp_path / "no" / "such" / "dir.pdf",
+           rsa_signer)
