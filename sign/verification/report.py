@@ -63,7 +63,7 @@ class TrustResult:
     checked_at: _dt.datetime | None
     path: tuple[str, ...] = ()  # subjects, signer first
     errors: tuple[Problem, ...] = ()
-    revocation: str = "not_checked"  # good | revoked | unknown | not_checked
+    revocation: str = "not_checked"  # good | revoked | unknown (no applicable CRL) | not_checked
     engine: str = "basic"  # basic | sign.certs.validate
 
 

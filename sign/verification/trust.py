@@ -264,9 +264,26 @@ def _delegate(signer: x509.Certificate, extra: tuple[x509.Certificate, ...], anc
     errors = tuple(Problem(e.code, f"{e.subject}: {e.message}" if e.subject else e.message)
                    for e in result.errors)
     codes = {p.code for p in errors}
-    revocation = "revoked" if "REVOKED" in codes else ("good" if crls else "not_checked")
+    revocation = "revoked" if "REVOKED" in codes else _revocation_status(list(result.path), crls)
     return TrustResult(True, bool(result.ok), at, tuple(_subject(c) for c in result.path), errors,
                        revocation, "sign.certs.validate"), list(result.path)
+
+
+def _revocation_status(path: list[x509.Certificate], crls: tuple[Any, ...]) -> str:
+    """'good' when a verifying CRL from its issuer covers the signer, 'unknown' when CRLs were
+    given but none applies, 'not_checked' without CRLs."""
+    if not crls:
+        return "not_checked"
+    if len(path) < 2:
+        return "good" if path else "unknown"  # a trust anchor itself needs no CRL
+    try:
+        from sign.certs.revocation import crl_applies
+    except ImportError:
+        return "unknown"
+    try:
+        return "good" if any(crl_applies(c, path[0], path[1]) for c in crls) else "unknown"
+    except Exception:  # a malformed CRL: no verdict
+        return "unknown"
 
 
 def _store_for(v: Any, anchors: TrustAnchors) -> Any:

@@ -76,3 +76,10 @@ def test_revoked_signer_via_crl_in_dss_and_argument(ca, pyhanko_sign, plain_pdf,
 def test_good_crl_reports_revocation_checked(pyhanko_rsa_pdf, rsa_root, ca):
     (sig,) = verify(pyhanko_rsa_pdf, trust=[rsa_root], crls=[ca.rsa.issuing.crl()]).signatures
     assert sig.valid and sig.trust.revocation == "good"
+
+
+def test_crl_of_another_issuer_gives_unknown_revocation(pyhanko_rsa_pdf, rsa_root):
+    from sign.certs.ca import create_hierarchy
+    foreign = create_hierarchy("rsa2048", org="Foreign CA").issuing.crl()
+    (sig,) = verify(pyhanko_rsa_pdf, trust=[rsa_root], crls=[foreign]).signatures
+    assert sig.trust.revocation == "unknown" and sig.valid
