@@ -245,7 +245,7 @@ def _write_update(st: PdfStructure, source: Source, target: Target, signer: Sign
             except OSError as exc:
                 raise OutputError(f"cannot write {out_path}: {exc.strerror}") from exc
             try:
-                _copy_hash(st.file, fh, h)
+                _copy_hash(st.file, fh, h, base_length)
                 fh.write(appended)
             except BaseException:
                 fh.close()
@@ -263,7 +263,7 @@ def _write_update(st: PdfStructure, source: Source, target: Target, signer: Sign
         else:
             stream.seek(0)
             stream.truncate()
-            _copy_hash(st.file, stream, h)
+            _copy_hash(st.file, stream, h, base_length)
         stream.write(appended)
         stream.flush()
     h.update(memoryview(appended)[:lt])
@@ -284,28 +284,19 @@ def _hash_file(fh: BinaryIO, h, length: int) -> None:
         left -= len(chunk)
 
 
-def _copy_hash(source: Source, out: BinaryIO, h) -> None:
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        h.update(source)
-        out.write(source)
-        return
-    if isinstance(source, (str, os.PathLike)):
-        with open(source, "rb") as src:
-            _copy_stream(src, out, h)
-    else:
-        source.seek(0)
-        _copy_stream(source, out, h)
-
-
-def _copy_stream(src: BinaryIO, out: BinaryIO, h) -> None:
+def _copy_hash(src: BinaryIO, out: BinaryIO, h, length: int) -> None:
+    """Copy exactly ``length`` bytes (the structure that was read) and hash them."""
+    src.seek(0)
     buf = bytearray(CHUNK)
     mv = memoryview(buf)
-    while True:
-        n = src.readinto(buf)  # type: ignore[attr-defined]
+    left = length
+    while left:
+        n = src.readinto(mv[:min(CHUNK, left)])  # type: ignore[attr-defined]
         if not n:
-            break
+            raise PreparedSignatureError("input shrank while signing")
         h.update(mv[:n])
         out.write(mv[:n])
+        left -= n
 
 
 def _build_update(st: PdfStructure, signer: Signer, spec: SignatureSpec,
