@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-sys.path.insert(0, str(pathlib.Path(__file__).parent))  # the pdfedit helper module
+sys.path.insert(0, str(pathlib.Path(__file__).parent))  # verify_testkit (helpers)
 
-import pdfedit  # noqa: E402
+import verify_testkit as pdfedit  # noqa: E402
 
 
 def _pyhanko_sign(data: bytes, identity, field: str = "Signature1", certify: int | None = None,
@@ -90,10 +90,3 @@ def our_rsa_pdf(plain_pdf, rsa_soft_signer) -> bytes:
 @pytest.fixture(scope="session")
 def our_sm2_pdf(plain_pdf, sm2_soft_signer) -> bytes:
     return _ours(plain_pdf, sm2_soft_signer, field_name="InsurerSM2")
-
-
-CORPUS_SUBDIR = "pdf-attacker/shadow-demo-exploits"
-
-
-def corpus_files(corpus_dir: pathlib.Path, prefix: str) -> list[pathlib.Path]:
-    return sorted((corpus_dir / CORPUS_SUBDIR).rglob(f"{prefix}_*.pdf"))

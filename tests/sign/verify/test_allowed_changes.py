@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import io
 
-import pdfedit
+import verify_testkit as pdfedit
 from sign.verify import verify
 
 

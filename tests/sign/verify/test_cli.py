@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 
-import pdfedit
+import verify_testkit as pdfedit
 import pytest
 
 from sign import cli_verify

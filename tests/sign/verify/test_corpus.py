@@ -9,7 +9,8 @@ import pathlib
 import pikepdf
 import pytest
 
-from conftest import corpus_files
+from verify_testkit import corpus_files
+
 from sign.verification.cms import certificates_of, load_signed_data
 from sign.verify import verify
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from asn1crypto import cms
 
-import pdfedit
+import verify_testkit as pdfedit
 from sign.verify import PdfVerifyError, verify
 
 

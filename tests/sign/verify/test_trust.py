@@ -48,7 +48,7 @@ def test_intermediate_alone_is_a_trust_anchor(pyhanko_rsa_pdf, rsa_identity):
 def test_revoked_signer_via_crl_in_dss_and_argument(ca, pyhanko_sign, plain_pdf, rsa_root):
     import io
     import pikepdf
-    import pdfedit
+    import verify_testkit as pdfedit
     from sign.certs.ca import utcnow
     from sign.certs.profiles import CompanySubject
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from asn1crypto import cms
 
-import pdfedit
+import verify_testkit as pdfedit
 from sign.verify import verify
 
 gmssl_sm2 = pytest.importorskip("gmssl.sm2")

@@ -6,6 +6,7 @@ not part of the product.
 from __future__ import annotations
 
 import io
+import pathlib
 import re
 from typing import Mapping
 
@@ -204,3 +205,11 @@ def signature_der(data: bytes) -> bytes:
     from asn1crypto import cms
     a, b = contents_hole(data)
     return cms.ContentInfo.load(bytes.fromhex(data[a + 1:b - 1].decode())).dump()
+
+
+CORPUS_SUBDIR = "pdf-attacker/shadow-demo-exploits"
+
+
+def corpus_files(corpus_dir: pathlib.Path, prefix: str) -> list[pathlib.Path]:
+    """The pdf-attacker files of one stage (``3`` signed, ``4`` manipulated)."""
+    return sorted((corpus_dir / CORPUS_SUBDIR).rglob(f"{prefix}_*.pdf"))
