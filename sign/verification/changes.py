@@ -1,7 +1,7 @@
 """Changes made after a signature: cross-reference tricks (byte level) + semantic object diff."""
 from __future__ import annotations
 
-from typing import Any, Container
+from typing import Container
 
 import pikepdf
 

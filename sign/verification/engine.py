@@ -14,7 +14,7 @@ from asn1crypto import x509
 from . import cms as C
 from . import errors as E
 from . import pdfscan, trust
-from .diff import Analyzer, collect_fields
+from .diff import collect_fields
 from .report import (Change, Problem, Severity, SignatureReport, SignerInfo, TimestampInfo,
                      TrustResult, VerificationReport)
 

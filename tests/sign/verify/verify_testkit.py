@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import pathlib
 import re
-from typing import Mapping
 
 import pikepdf
 
