@@ -9,8 +9,9 @@ guessing), and it is exact for the fonts Chinese documents use: Type0/CID fonts 
 STSong-Light ...), with glyph widths from /W and /DW.
 
 What it tracks: the CTM (cm, q/Q), the text matrices (BT, Tm, Td, TD, T*, ', "), Tf, Tc, Tw,
-Tz, TL, Ts, and Tj/TJ/'/" with TJ kerning. Text inside form XObjects is followed (Do) one level
-deep per XObject with its /Matrix. Limitations (documented): simple fonts without /Widths (the
+Tz, TL, Ts, and Tj/TJ/'/" with TJ kerning. Text inside form XObjects is followed (Do, with
+its /Matrix), and so is the normal appearance of annotations (filled form fields, free text),
+mapped onto their /Rect as a viewer draws it. Limitations (documented): simple fonts without /Widths (the
 standard 14) use an approximate 0.5 em advance; Type3 font matrices and vertical writing are
 ignored; glyph height is taken as [-0.2, 0.8] em around the baseline.
 """
@@ -243,11 +244,48 @@ class _TextState:
         return n
 
 
-def page_glyphs(page: pikepdf.Page) -> List[Glyph]:
+def page_glyphs(page: pikepdf.Page, *, annotations: bool = True) -> List[Glyph]:
+    """Glyphs of the page content, then of the annotations' normal appearances (filled form
+    fields, free text) placed at their /Rect as a viewer draws them."""
     out: List[Glyph] = []
     fonts_cache: Dict[Tuple[int, int], FontInfo] = {}
     _run(page.obj, _resources(page.obj), IDENTITY, out, fonts_cache, depth=0)
+    if annotations:
+        annots = page.obj.get("/Annots")
+        for annot in annots if isinstance(annots, pikepdf.Array) else []:
+            try:
+                _run_annotation(annot, out, fonts_cache)
+            except (AttributeError, KeyError, TypeError, ValueError, IndexError,
+                    pikepdf.PdfError):
+                continue
     return out
+
+
+def _run_annotation(annot: pikepdf.Dictionary, out: List[Glyph], fonts_cache: Dict) -> None:
+    if not isinstance(annot, pikepdf.Dictionary) or int(annot.get("/F", 0)) & 2:  # hidden
+        return
+    ap = annot.get("/AP")
+    normal = ap.get("/N") if isinstance(ap, pikepdf.Dictionary) else None
+    if isinstance(normal, pikepdf.Dictionary) and not isinstance(normal, pikepdf.Stream):
+        state = annot.get("/AS")  # appearance sub-dictionary (check boxes ...)
+        normal = normal.get(state) if isinstance(state, pikepdf.Name) else None
+    if not isinstance(normal, pikepdf.Stream):
+        return
+    rect = [float(v) for v in annot.Rect]
+    bbox = [float(v) for v in normal.get("/BBox", [0, 0, 1, 1])]
+    m = normal.get("/Matrix")
+    fm: Matrix = tuple(float(v) for v in m) if isinstance(m, pikepdf.Array) else IDENTITY  # type: ignore[assignment]
+    # PDF 32000 12.5.5: map the transformed BBox onto /Rect
+    xs, ys = zip(*(apply(fm, x, y) for x in (bbox[0], bbox[2]) for y in (bbox[1], bbox[3])))
+    bw, bh = max(xs) - min(xs), max(ys) - min(ys)
+    if bw <= 0 or bh <= 0:
+        return
+    rx0, ry0 = min(rect[0], rect[2]), min(rect[1], rect[3])
+    sx, sy = abs(rect[2] - rect[0]) / bw, abs(rect[3] - rect[1]) / bh
+    a: Matrix = (sx, 0.0, 0.0, sy, rx0 - min(xs) * sx, ry0 - min(ys) * sy)
+    res = normal.get("/Resources")
+    _run(normal, res if isinstance(res, pikepdf.Dictionary) else pikepdf.Dictionary(),
+         mul(fm, a), out, fonts_cache, depth=1)
 
 
 def _run(container, resources: pikepdf.Dictionary, ctm: Matrix, out: List[Glyph],

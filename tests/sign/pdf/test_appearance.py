@@ -132,3 +132,32 @@ def test_visible_sm2_and_second_visible_signature(tmp_path, sm2_signer, rsa_sign
     assert len(_widgets(two)) == 2
     statuses = dict(pyhanko_status(two, [rsa_identity.root], fields=["Signature2"]))
     assert statuses["Signature2"].intact and statuses["Signature2"].valid
+
+
+def test_keyword_in_filled_form_field(tmp_path, rsa_signer, png_seal):
+    """Text that only exists in a widget's appearance (a filled form field) is found."""
+    src = tmp_path / "form.pdf"
+    pdf = pikepdf.new()
+    page = pdf.add_blank_page(page_size=(595, 842))
+    font = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
+                                                BaseFont=pikepdf.Name.Helvetica))
+    ap = pdf.make_stream(b"/Tx BMC BT /Helv 10 Tf 2 5 Td (ACME Insurance Ltd) Tj ET EMC",
+                         Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Form, BBox=[0, 0, 200, 20],
+                         Resources=pikepdf.Dictionary(Font=pikepdf.Dictionary(Helv=font)))
+    field = pdf.make_indirect(pikepdf.Dictionary(
+        Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Widget, FT=pikepdf.Name.Tx,
+        T=pikepdf.String("company"), V=pikepdf.String("ACME Insurance Ltd"),
+        Rect=[300, 400, 500, 420], P=page.obj, F=4, AP=pikepdf.Dictionary(N=ap)))
+    page.obj.Annots = [field]
+    pdf.Root.AcroForm = pikepdf.Dictionary(Fields=[field])
+    pdf.save(src)
+    with pikepdf.open(src) as pdf:
+        [(pi, (x0, y0, x1, y1))] = find_keyword(pdf, "ACME", [0])
+        assert pi == 0 and 300 < x0 < x1 < 340 and 400 < y0 < y1 < 420
+    out = tmp_path / "out.pdf"
+    sign_pdf(src, out, rsa_signer, SignatureSpec(appearance=AppearanceSpec(
+        image=png_seal, page=1, keyword="ACME Insurance", size=(50, 50))))
+    with pikepdf.open(out) as pdf:
+        [sig_widget] = [a for a in pdf.pages[0].Annots if a.get("/FT") == pikepdf.Name.Sig]
+        x0, y0, x1, y1 = [float(v) for v in sig_widget.Rect]
+        assert 300 < (x0 + x1) / 2 < 420 and 395 < (y0 + y1) / 2 < 425
