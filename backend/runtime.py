@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
 from backend.cache import Cache, create_cache
 from backend.fieldcrypt import FieldCipher
@@ -21,16 +22,19 @@ class Runtime:
     jobs: JobQueue
     #: Key of the HMAC that binds H5 session cookies, derived from the first data key.
     session_key: bytes
+    #: Where provider settings (notify/, face_verify/) are read from; None = os.environ.
+    environ: Mapping[str, str] | None = None
     _channels: NotifyChannels | None = None
     _providers: Providers | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Runtime":
+    def from_settings(cls, settings: Settings,
+                      environ: Mapping[str, str] | None = None) -> "Runtime":
         keys = settings.resolved_data_keys()
         cipher = FieldCipher(keys, settings.blind_index_key)
         runtime = cls(settings=settings, cache=create_cache(settings.redis_url), cipher=cipher,
                       jobs=create_queue(settings.redis_url),
-                      session_key=hmac_sm3(keys[0][1], b"h5-session-cookie"))
+                      session_key=hmac_sm3(keys[0][1], b"h5-session-cookie"), environ=environ)
         if hasattr(runtime.jobs, "context"):
             runtime.jobs.context["runtime"] = runtime  # in-process jobs share this runtime
         return runtime
@@ -39,14 +43,14 @@ class Runtime:
         """The notify channel by name, built on first use from the environment (notify.config);
         its duplicate guard keeps results in this runtime's cache (Redis when configured)."""
         if self._channels is None:
-            self._channels = build_channels(results=self.cache)
+            self._channels = build_channels(self.environ, results=self.cache)
         return self._channels[name]
 
     def identity(self) -> Providers:
         """Identity, enterprise and face providers, built on first use from the environment
         (face_verify.config: IDENTITY_PROVIDER, FACE_PROVIDER, ...)."""
         if self._providers is None:
-            self._providers = build_providers()
+            self._providers = build_providers(self.environ)
         return self._providers
 
     async def close(self) -> None:

@@ -49,6 +49,7 @@ SETTINGS_DOC: tuple[Setting, ...] = (
     Setting("INTENT_MAX_ATTEMPTS", 5, "wrong codes/passwords before an intent challenge locks"),
     Setting("ALIYUN_SMS_REPORT_TOKEN", "", "secret path token of the Aliyun SmsReport receipt URL "
             "/hooks/aliyun/sms-report/<token>; empty = receipts refused"),
+    Setting("JOB_RETRY_DELAY_SECONDS", 2, "first retry delay of a failed job; doubles each retry"),
     Setting("AUTO_MIGRATE", True, "apply database migrations at start-up"),
     Setting("DEMO_DATA", False, "create a demo tenant at start-up (run.sh sets it)"),
     Setting("LOG_LEVEL", "INFO", "log level"),
@@ -107,6 +108,7 @@ class Settings:
     intent_code_seconds: int = 300
     intent_max_attempts: int = 5
     aliyun_sms_report_token: str = ""
+    job_retry_delay_seconds: int = 2
     auto_migrate: bool = True
     demo_data: bool = False
     log_level: str = "INFO"

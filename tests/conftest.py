@@ -57,6 +57,8 @@ def test_env(tmp_path_factory) -> dict[str, str]:
         "AUTO_MIGRATE": "false",
         "MAX_BODY_BYTES": "65536",
         "LOG_JSON": "true",
+        "JOB_RETRY_DELAY_SECONDS": "0",
+        "ALIYUN_SMS_REPORT_TOKEN": "report-token-0123456789",
     }
 
 
@@ -203,24 +205,36 @@ def api(server, tenant):
 @pytest.fixture(scope="session")
 def provider_fakes():
     from tests.fakes.identity_servers import FakeAliyunMarket
+    from tests.fakes.notify_servers import FakeAliyunSms
 
-    fakes = {"market": FakeAliyunMarket()}
+    fakes = {"market": FakeAliyunMarket(), "sms": FakeAliyunSms().start()}
     yield fakes
-    for fake in fakes.values():
-        fake.close()
+    fakes["market"].close()
+    fakes["sms"].stop()
 
 
 @pytest.fixture(scope="session")
-def provider_server(prepared_database, test_env, provider_fakes, tmp_path_factory):
-    market = provider_fakes["market"]
-    env = {**test_env, "IDENTITY_PROVIDER": "aliyun", "ENTERPRISE_PROVIDER": "aliyun",
+def provider_env(test_env, provider_fakes) -> dict[str, str]:
+    """Settings wiring the identity and SMS adapters to the fakes (server and in-test workers)."""
+    market, sms = provider_fakes["market"], provider_fakes["sms"]
+    (key_id, key_secret), = sms.credentials.items()
+    return {**test_env, "IDENTITY_PROVIDER": "aliyun", "ENTERPRISE_PROVIDER": "aliyun",
            "ALIYUN_MARKET_APPCODE": market.appcode,
            "ALIYUN_IDENTITY_URL": f"{market.url}/mobile/verify_real_name",
            "ALIYUN_IDENTITY_2F_URL": f"{market.url}/eid/check",
            "ENTERPRISE_VERIFY_URL": f"{market.url}/enterprise/verify",
            "IDENTITY_TIMEOUT_SECONDS": "0.5", "IDENTITY_RETRY_ATTEMPTS": "2",
-           "IDENTITY_RETRY_BASE_DELAY": "0.05", "FACE_PROVIDER": "local"}
-    proc, base_url = start_server(env, tmp_path_factory.mktemp("logs") / "provider_server.log")
+           "IDENTITY_RETRY_BASE_DELAY": "0.05", "FACE_PROVIDER": "local",
+           "ALIYUN_ACCESS_KEY_ID": key_id, "ALIYUN_ACCESS_KEY_SECRET": key_secret,
+           "ALIYUN_SMS_SIGN_NAME": "测试保险", "ALIYUN_SMS_ENDPOINT": sms.url,
+           "ALIYUN_SMS_TEMPLATES": "SIGN_LINK=SMS_100001,OTP_CODE=SMS_100002,SIGN_COMPLETED=SMS_100003",
+           "NOTIFY_TIMEOUT_SECONDS": "0.5"}
+
+
+@pytest.fixture(scope="session")
+def provider_server(prepared_database, provider_env, tmp_path_factory):
+    log = tmp_path_factory.mktemp("logs") / "provider_server.log"
+    proc, base_url = start_server(provider_env, log)
     yield base_url
     stop_server(proc)
 
@@ -230,6 +244,37 @@ def market(provider_fakes):
     """The fake Aliyun market gateway, reset to answer ``match``."""
     provider_fakes["market"].reset()
     return provider_fakes["market"]
+
+
+@pytest.fixture
+def sms(provider_fakes):
+    """The fake Aliyun SMS API, answering ``ok``, with an empty request log."""
+    fake = provider_fakes["sms"]
+    fake.scenario = "ok"
+    fake.requests.clear()
+    fake.accepted.clear()
+    fake._script.clear()
+    return fake
+
+
+@pytest.fixture
+def provider_runtime(provider_env, test_settings):
+    """A Runtime reading provider settings from ``provider_env`` (for in-test job workers)."""
+    from backend.runtime import Runtime
+
+    return Runtime.from_settings(test_settings, environ=provider_env)
+
+
+@pytest.fixture
+def run_jobs(db, provider_runtime):
+    """Process every queued job with a burst SAQ worker in this process."""
+    from backend.jobs.worker import build_worker
+
+    async def run() -> None:
+        worker = build_worker(db, burst=True, runtime=provider_runtime, manage_db=False)
+        await worker.start()
+
+    return run
 
 
 @pytest.fixture

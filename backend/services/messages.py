@@ -73,7 +73,8 @@ async def queue_message(tenant: Tenant, runtime: Runtime, *, channel: str, recip
 
 async def enqueue_delivery(runtime: Runtime, message: OutboundMessage) -> None:
     await runtime.jobs.enqueue(DELIVER_JOB, key=f"deliver:{message.id}",
-                               message_id=str(message.id), retries=MAX_ATTEMPTS, retry_delay=2.0)
+                               message_id=str(message.id), retries=MAX_ATTEMPTS,
+                               retry_delay=runtime.settings.job_retry_delay_seconds)
 
 
 async def requeue_stale(runtime: Runtime, older_than_seconds: int = 120) -> int:
