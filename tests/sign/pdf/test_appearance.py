@@ -9,7 +9,7 @@ from sign.pdf.errors import KeywordNotFoundError
 from sign.pdf.text import find_keyword
 from sign.specs import AppearanceSpec, SignatureSpec
 
-from .conftest import make_pdf, pdfsig_validations, pyhanko_status
+from .pdf_testkit import make_pdf, pdfsig_validations, pyhanko_status
 
 CN_PAGES = [
     [(72, 760, "保险合同 编号 2026"), (100, 600, "投保人签名："), (350, 600, "被保险人签名：")],

@@ -7,7 +7,7 @@ import pytest
 from sign.pdf import sign_pdf
 from sign.specs import SignatureSpec
 
-from .conftest import pdfsig_validations, pyhanko_status
+from .pdf_testkit import pdfsig_validations, pyhanko_status
 
 
 def _corpus_pdfs(corpus_dir):

@@ -7,7 +7,7 @@ import pytest
 from sign.pdf import sign_pdf
 from sign.specs import AppearanceSpec, SignatureSpec
 
-from .conftest import pdfsig_validations, pyhanko_status
+from .pdf_testkit import pdfsig_validations, pyhanko_status
 
 
 def _template(path, *, kids: bool = False):

@@ -14,7 +14,7 @@ from sign.pdf import sign_pdf
 from sign.pdf.geometry import PageGeometry
 from sign.specs import AppearanceSpec, SignatureSpec
 
-from .conftest import make_pdf, pyhanko_status
+from .pdf_testkit import make_pdf, pyhanko_status
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)
 

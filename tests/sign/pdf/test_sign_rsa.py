@@ -11,7 +11,7 @@ from sign.pdf import finish, prepare, sign_pdf, sign_prepared
 from sign.pdf.pipeline import PreparedSignature
 from sign.specs import SignatureSpec
 
-from .conftest import make_pdf, pdfsig_validations, pyhanko_status
+from .pdf_testkit import make_pdf, pdfsig_validations, pyhanko_status
 
 
 def _sig_dicts(path):
@@ -228,7 +228,7 @@ def test_certify_keeps_other_perms(tmp_path, rsa_signer):
 def test_earlier_signature_modification_level(tmp_path, rsa_signer, rsa_identity, png_seal):
     from sign.specs import AppearanceSpec
 
-    from .conftest import make_pdf
+    from .pdf_testkit import make_pdf
 
     src = tmp_path / "in.pdf"
     make_pdf(src, [[(72, 700, "Insurer:"), (300, 700, "Applicant:")]])

@@ -7,7 +7,7 @@ from asn1crypto import algos, cms
 from sign.pdf import sign_pdf, sign_pdf_dual
 from sign.specs import SignatureSpec
 
-from .conftest import pdfsig, pdfsig_validations, pyhanko_status
+from .pdf_testkit import pdfsig, pdfsig_validations, pyhanko_status
 
 
 def _signatures(path):

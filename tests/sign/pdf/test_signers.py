@@ -12,7 +12,7 @@ from sign.pdf.errors import SignerError
 from sign.signers import Signer, SoftwareSigner
 from sign.specs import SignatureSpec
 
-from .conftest import pyhanko_status
+from .pdf_testkit import pyhanko_status
 
 
 def test_encrypted_rsa_key(rsa_identity):

@@ -7,7 +7,7 @@ from sign.pdf import sign_pdf
 from sign.pdf.structure import PdfStructure
 from sign.specs import AppearanceSpec, SignatureSpec
 
-from .conftest import pdfsig_validations, pyhanko_status
+from .pdf_testkit import pdfsig_validations, pyhanko_status
 
 
 def _nested_tree_pdf(path, n=7):
