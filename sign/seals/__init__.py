@@ -3,6 +3,15 @@
 Pure library (no web, no ORM). Errors are :class:`sign.seals.errors.SealError` subclasses with a
 stable ``code``.
 
+Images (transparent RGBA PNG bytes, anti-aliased, DPI metadata from the physical size)::
+
+    spec = SealSpec.official("某某保险股份有限公司", code="1101080012345")   # frozen dataclass
+    png = render_seal(spec, size_px=400)   # also .contract/.finance/.oval/.legal_rep/.personal
+                                           # SealTextTooLong (SEAL_TEXT_TOO_LONG) when it cannot fit
+    png = clean_seal_image(photo_bytes)    # photo/scan of a physical seal -> red, cropped, square
+    png = clean_signature_image(photo_bytes, ink="black")   # handwritten signature upload
+    png = render_black(png); png = render_watermarked(png)  # 黑色章样式 / "copy" variant
+
 GB/T 38540 / GM/T 0031 (:mod:`sign.seals.gbt38540`) — for OFD/PDF signers and verifiers::
 
     der = make_seal(name=..., picture=png, maker=identity_sm2, signer_certs=[cert], version=4)
@@ -25,6 +34,10 @@ left to :func:`sign.certs.validate_chain` on ``maker_cert`` / ``signer_cert``.
 from __future__ import annotations
 
 from sign.seals.appearance import seal_appearance_png
+from sign.seals.render import render_seal, render_signature
+from sign.seals.specs import SealKind, SealSpec
+from sign.seals.upload import clean_seal_image, clean_signature_image
+from sign.seals.variants import render_black, render_watermarked
 from sign.seals.errors import (
     FontNotFound, SealError, SealFormatError, SealImageBlank, SealImageInvalid, SealImageTooLarge,
     SealSpecInvalid, SealTextTooLong, SealUnsupported,
@@ -39,5 +52,6 @@ __all__ = [
     "SealSpecInvalid", "SealTextTooLong", "SealUnsupported",
     "SealInfo", "SealVerification", "SESSignatureInfo", "SESSignatureVerification",
     "make_seal", "make_ses_signature", "parse_seal", "parse_ses_signature", "verify_seal", "verify_ses_signature",
-    "seal_appearance_png",
+    "seal_appearance_png", "SealKind", "SealSpec", "render_seal", "render_signature",
+    "clean_seal_image", "clean_signature_image", "render_black", "render_watermarked",
 ]
