@@ -268,6 +268,8 @@ class SESSignatureVerification:
     data_hash_ok: bool | None          # None when no expected hash was given
     seal: SealVerification
     problems: tuple[Problem, ...]
+    signer_cert_valid_at_signing: bool | None = None   # None when timeInfo is not a plain time
+    warnings: tuple[Problem, ...] = ()
 
     @property
     def valid(self) -> bool:
@@ -543,7 +545,11 @@ def verify_ses_signature(sig: bytes | SESSignatureInfo, data_hash_expected: byte
                          at: datetime | None = None, uid: bytes = DEFAULT_UID) -> SESSignatureVerification:
     """Verify an SES_Signature: the signer's SM2 signature over TBS_Sign, the signer certificate
     being listed in the seal, the embedded seal (at ``at``, default the signature's timeInfo),
-    and — when given — that ``dataHash`` equals ``data_hash_expected``."""
+    and — when given — that ``dataHash`` equals ``data_hash_expected``.
+
+    Certificate validity periods are reported as *warnings* (``SES_SIGNER_CERT_OUT_OF_PERIOD``,
+    ``SEAL_MAKER_CERT_OUT_OF_PERIOD``), not failures: chain trust, revocation and validity of the
+    signer/maker certificates belong to :func:`sign.certs.validate_chain` (at ``time_info``)."""
     info = sig if isinstance(sig, SESSignatureInfo) else parse_ses_signature(sig)
     problems: list[Problem] = []
     ok = _verify_sm2(info.signer_cert, info.signature_algorithm, info.signature, info.signed_bytes, uid)
@@ -559,8 +565,16 @@ def verify_ses_signature(sig: bytes | SESSignatureInfo, data_hash_expected: byte
             problems.append(Problem("SES_DATA_HASH_MISMATCH", "dataHash differs from the expected digest"))
     seal_check = verify_seal(info.seal, at=at or info.time_info, uid=uid)
     problems.extend(seal_check.problems)
+    warnings = list(seal_check.warnings)
+    cert_ok: bool | None = None
+    if info.time_info is not None:
+        cert_ok = _in_period(info.signer_cert, info.time_info)
+        if not cert_ok:
+            warnings.append(Problem("SES_SIGNER_CERT_OUT_OF_PERIOD",
+                                    "the signer certificate was not within its validity at timeInfo"))
     return SESSignatureVerification(signature=info, signature_ok=ok, signer_cert_in_seal=in_seal,
-                                    data_hash_ok=hash_ok, seal=seal_check, problems=tuple(problems))
+                                    data_hash_ok=hash_ok, seal=seal_check, problems=tuple(problems),
+                                    signer_cert_valid_at_signing=cert_ok, warnings=tuple(warnings))
 
 
 # --------------------------------------------------------------------------------------------

@@ -35,12 +35,16 @@ MIN_SPAN_DEG, MAX_SPAN_DEG = 210.0, 240.0
 # --------------------------------------------------------------------------------------------
 
 
-def _glyph(ch: str, font: ImageFont.FreeTypeFont, *, stretch: tuple[float, float] = (1.0, 1.0)) -> Image.Image:
-    """One character as a tight-ish square tile centred on the glyph's em box."""
+def _glyph(ch: str, font: ImageFont.FreeTypeFont, *, stretch: tuple[float, float] = (1.0, 1.0),
+           bold: float = 0.0) -> Image.Image:
+    """One character as a square tile centred on the glyph's em box; ``bold`` adds a stroke of
+    that fraction of the font size (seal engraving is heavier than the font)."""
     size = font.size
     pad = size // 2
     tile = Image.new("L", (size + 2 * pad, size + 2 * pad), 0)
-    ImageDraw.Draw(tile).text((tile.width / 2, tile.height / 2), ch, fill=255, font=font, anchor="mm")
+    stroke = round(size * bold)
+    ImageDraw.Draw(tile).text((tile.width / 2, tile.height / 2), ch, fill=255, font=font, anchor="mm",
+                              stroke_width=stroke, stroke_fill=255)
     if stretch != (1.0, 1.0):
         tile = tile.resize((max(1, round(tile.width * stretch[0])), max(1, round(tile.height * stretch[1]))),
                            Image.LANCZOS)
@@ -107,7 +111,8 @@ def _star(draw: ImageDraw.ImageDraw, cx: float, cy: float, r: float) -> None:
 def _horizontal_text(mask: Image.Image, text: str, font: ImageFont.FreeTypeFont, cx: float, cy: float,
                      max_width: float) -> None:
     tile = Image.new("L", (int(font.size * (len(text) + 2)), int(font.size * 2)), 0)
-    ImageDraw.Draw(tile).text((tile.width / 2, tile.height / 2), text, fill=255, font=font, anchor="mm")
+    ImageDraw.Draw(tile).text((tile.width / 2, tile.height / 2), text, fill=255, font=font, anchor="mm",
+                              stroke_width=round(font.size * 0.03), stroke_fill=255)
     bbox = tile.getbbox()
     if bbox is None:
         return
@@ -180,7 +185,7 @@ def _render_round(spec: SealSpec, size_px: int | None, dpi: float | None) -> byt
     for ch, (x, y, rot) in zip(text, _arc_positions(cx, cy, inner_a - inset, inner_b - inset,
                                                     -span / 2, span / 2, n)):
         if not ch.isspace():
-            _stamp(mask, _glyph(ch, font, stretch=stretch), x, y, rot)
+            _stamp(mask, _glyph(ch, font, stretch=stretch, bold=0.035), x, y, rot)
     # star (round) / nothing (oval: the sub text takes the centre)
     if not oval:
         _star(draw, cx, cy, 0.33 * unit)
@@ -253,7 +258,7 @@ def _render_square(spec: SealSpec, size_px: int | None, dpi: float | None) -> by
     cw, ch_ = inner / cols, inner / 2
     font = load_font(int(side * 0.5))
     for char, col, row, cspan, rspan in cells:
-        tile = _glyph(char, font)
+        tile = _glyph(char, font, bold=0.03)
         bbox = tile.getbbox()
         if bbox is None:
             continue

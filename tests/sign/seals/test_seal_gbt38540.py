@@ -187,3 +187,6 @@ def test_corpus_ses_signature(corpus_dir, name, version):
     assert gmssl_verify(info.signer_cert, info.signature, info.signed_bytes)
     assert gmssl_verify(info.seal.maker_cert, info.seal.signature, info.seal.signed_bytes)
     assert not verify_ses_signature(info, b"\x01" * 32).valid
+    # ofdrw's V5 sample (2026) was signed with its 2020-2022 test certificates: reported, not fatal
+    assert result.signer_cert_valid_at_signing is (version == 4)
+    assert ("SES_SIGNER_CERT_OUT_OF_PERIOD" in {w.code for w in result.warnings}) is (version == 5)
