@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from backend.cache import Cache, create_cache
 from backend.fieldcrypt import FieldCipher
 from backend.jobs.queue import JobQueue, create_queue
+from backend.pki import PlatformPKI
 from backend.settings import Settings
 from face_verify.config import Providers, build_providers
 from notify.api import Channel
@@ -45,6 +46,10 @@ class Runtime:
         if self._channels is None:
             self._channels = build_channels(self.environ, results=self.cache)
         return self._channels[name]
+
+    def pki(self) -> PlatformPKI:
+        """The platform CA, seal-making identity and key store (created on first use)."""
+        return PlatformPKI.for_settings(self.settings)
 
     def identity(self) -> Providers:
         """Identity, enterprise and face providers, built on first use from the environment

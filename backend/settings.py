@@ -50,10 +50,29 @@ SETTINGS_DOC: tuple[Setting, ...] = (
     Setting("ALIYUN_SMS_REPORT_TOKEN", "", "secret path token of the Aliyun SmsReport receipt URL "
             "/hooks/aliyun/sms-report/<token>; empty = receipts refused"),
     Setting("JOB_RETRY_DELAY_SECONDS", 2, "first retry delay of a failed job; doubles each retry"),
+    Setting("RISK_WORK_HOURS", "8-20", "Beijing-time working hours; seal use outside them raises an alert"),
+    Setting("RISK_MAX_USES_PER_HOUR", 200, "seal uses per hour above which an alert is raised"),
+    Setting("RISK_ALERT_NOTIFY", "", "send risk alerts as 'channel:recipient' (e.g. dingtalk:manager01)"),
     Setting("AUTO_MIGRATE", True, "apply database migrations at start-up"),
     Setting("DEMO_DATA", False, "create a demo tenant at start-up (run.sh sets it)"),
     Setting("LOG_LEVEL", "INFO", "log level"),
     Setting("LOG_JSON", True, "JSON log lines (one object per line, with request_id)"),
+    Setting("SESSION_TTL_SECONDS", 28800, "lifetime of a user session opened by single sign-on"),
+    Setting("SSO_TICKET_MAX_LIFETIME_SECONDS", 300, "largest allowed exp - now of a signed SSO "
+            "ticket; longer-lived tickets are refused"),
+    Setting("SSO_TICKET_SM2_KEYS", "", "tenants whose tickets must be SM2-signed, as "
+            "'app_key:<04 + 128 hex public key>,...'; other tenants use HMAC-SHA256 with the app secret"),
+    Setting("OIDC_ISSUER", "", "OpenID Connect issuer URL (discovery at /.well-known/openid-configuration); "
+            "empty = OIDC login off"),
+    Setting("OIDC_CLIENT_ID", "", "OIDC client id (also the expected ID-token audience)"),
+    Setting("OIDC_CLIENT_SECRET", "", "OIDC client secret (client_secret_post at the token endpoint)"),
+    Setting("OIDC_REDIRECT_URL", "", "OIDC redirect URI; empty = <PUBLIC_BASE_URL>/sso/oidc/callback"),
+    Setting("OIDC_USER_CLAIM", "sub", "ID-token claim matched against the user's business-system id (push id)"),
+    Setting("DINGTALK_CONTACTS_URL", "https://oapi.dingtalk.com", "DingTalk open API base for contacts and login"),
+    Setting("DINGTALK_CONTACTS_APP_KEY", "", "DingTalk app key with contacts read permission; empty = DingTalk sync and login off"),
+    Setting("DINGTALK_CONTACTS_APP_SECRET", "", "DingTalk app secret of DINGTALK_CONTACTS_APP_KEY"),
+    Setting("DINGTALK_SYNC_TENANT_ID", "", "tenant (uuid) whose organisation is the DingTalk corp's"),
+    Setting("ORG_SYNC_CRON", "0 2 * * *", "cron (UTC) of the scheduled DingTalk organisation sync in the job worker"),
 )
 
 
@@ -109,10 +128,26 @@ class Settings:
     intent_max_attempts: int = 5
     aliyun_sms_report_token: str = ""
     job_retry_delay_seconds: int = 2
+    risk_work_hours: str = "8-20"
+    risk_max_uses_per_hour: int = 200
+    risk_alert_notify: str = ""
     auto_migrate: bool = True
     demo_data: bool = False
     log_level: str = "INFO"
     log_json: bool = True
+    session_ttl_seconds: int = 28800
+    sso_ticket_max_lifetime_seconds: int = 300
+    sso_ticket_sm2_keys: str = ""
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_redirect_url: str = ""
+    oidc_user_claim: str = "sub"
+    dingtalk_contacts_url: str = "https://oapi.dingtalk.com"
+    dingtalk_contacts_app_key: str = ""
+    dingtalk_contacts_app_secret: str = ""
+    dingtalk_sync_tenant_id: str = ""
+    org_sync_cron: str = "0 2 * * *"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -137,6 +172,9 @@ class Settings:
             raise SettingsError("PORT must be between 1 and 65535")
         if not self.database_url.startswith(("sqlite://", "postgres://", "postgresql://", "asyncpg://")):
             raise SettingsError("DATABASE_URL must be sqlite://... or postgres://...")
+        start, _, end = self.risk_work_hours.partition("-")
+        if not (start.isdigit() and end.isdigit() and 0 <= int(start) < int(end) <= 24):
+            raise SettingsError("RISK_WORK_HOURS must look like 8-20")
         if self.max_body_bytes < 1024:
             raise SettingsError("MAX_BODY_BYTES must be at least 1024")
         if self.env == "production":
@@ -145,6 +183,14 @@ class Settings:
             if len(self.blind_index_key) != 16:
                 raise SettingsError("BLIND_INDEX_KEY (32 hex chars) is required in production")
         return self
+
+    def risk_settings(self):
+        from backend.services.seals.risk import RiskSettings
+
+        start, _, end = self.risk_work_hours.partition("-")
+        return RiskSettings(work_start_hour=int(start), work_end_hour=int(end),
+                            max_uses_per_hour=self.risk_max_uses_per_hour,
+                            notify=self.risk_alert_notify)
 
     @property
     def base_url(self) -> str:

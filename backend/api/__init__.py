@@ -4,10 +4,14 @@ from __future__ import annotations
 from sanic import Sanic
 
 from backend.api import (callbacks, errors, health, hooks, identity, messages, middleware,
-                         signing_links, whoami)
+                         seals, signing_links, whoami)
 
 BLUEPRINTS = (health.bp, whoami.bp, callbacks.bp, signing_links.bp, messages.bp, hooks.bp,
-              identity.bp)
+              identity.bp, seals.bp)
+
+from backend.api import admin, org, sso  # noqa: E402 - organisation, SSO, admin console
+
+BLUEPRINTS = BLUEPRINTS + (org.bp, sso.bp, admin.bp)
 
 
 def register(app: Sanic) -> None:

@@ -7,4 +7,7 @@ MODEL_MODULES = [
     "backend.models.signing_link",
     "backend.models.message",
     "backend.models.identity",
+    "backend.models.seal",
+    "backend.models.org",
+    "backend.models.admin",
 ]

@@ -128,7 +128,53 @@ def test_every_business_route_requires_authentication(test_settings):
     from app import create_app
 
     app = create_app(test_settings)
-    business = [r for r in app.router.routes if r.path.startswith("api/v1")]
+    business = [r for r in app.router.routes if is_business(r.path)]
     assert business, "no /api/v1 routes found"
     for route in business:
         assert getattr(route.handler, "__authenticated__", False), route.path
+
+
+def is_business(path: str) -> bool:
+    """Business-system routes (HMAC-signed); the admin console and SSO log-in have their own."""
+    return path.startswith("api/v1") and not path.startswith(("api/v1/admin", "api/v1/sso"))
+
+
+def business_routes(test_settings) -> list[tuple[str, str]]:
+    """(method, concrete path) for every /api/v1 route, path parameters filled with a uuid."""
+    import re as _re
+
+    from app import create_app
+
+    app = create_app(test_settings)
+    found = []
+    for route in app.router.routes:
+        if not is_business(route.path):
+            continue
+        path = "/" + _re.sub(r"<[^>]+>", "6b1c1a3e-0000-4000-8000-000000000000", route.path)
+        found += [(method, path) for method in sorted(route.methods) if method != "OPTIONS"]
+    return found
+
+
+async def test_every_business_route_refuses_bad_signatures_and_stale_timestamps(
+        server, tenant, test_settings):
+    from backend.models.audit import AuditEntry
+
+    import redis
+
+    counters = redis.Redis.from_url(test_settings.redis_url)
+    before = await AuditEntry.all().count()
+    routes = business_routes(test_settings)
+    assert len(routes) >= 10
+    for method, path in routes:
+        body = b'{"x": 1}' if method in ("POST", "PUT") else b""
+        wrong = signed_headers(tenant.app_key, "wrong-secret", method, path, body=body)
+        stale = signed_headers(tenant.app_key, tenant.app_secret, method, path, body=body,
+                               timestamp=int(time.time()) - 3600)
+        for headers, code in ((wrong, "BAD_SIGNATURE"), (stale, "TIMESTAMP_OUT_OF_RANGE"),
+                              ({}, "AUTH_HEADERS_MISSING")):
+            for key in counters.scan_iter("esign:authfail:*"):  # stay under the throttle
+                counters.delete(key)
+            response = raw(server, method, path, headers, body)
+            assert response.status_code == 401, (method, path, response.text)
+            assert response.json()["code"] == code, (method, path)
+    assert await AuditEntry.all().count() == before
