@@ -31,11 +31,12 @@ class Artwork:
 
 def produce(*, kind: str, name: str, sub_text: str, code: str, upload: bytes | None, es_id: str,
             valid_from: dt.datetime, valid_until: dt.datetime, maker: Identity) -> Artwork:
-    from sign.seals import render, upload as uploads  # noqa: PLC0415
+    from sign.seals import render, upload as uploads, variants  # noqa: PLC0415
 
     try:
         if upload is not None:
-            png = uploads.normalise_seal_upload(upload)
+            png = (uploads.clean_signature_image(upload) if kind == "personal"
+                   else uploads.clean_seal_image(upload))
             spec = {"kind": kind, "text": name, "uploaded": True}
         else:
             seal_spec = SealSpec(kind=SealKind(kind), text=name, sub_text=sub_text or None,
@@ -43,7 +44,7 @@ def produce(*, kind: str, name: str, sub_text: str, code: str, upload: bytes | N
             png = render.render_seal(seal_spec)
             spec = {"kind": kind, "text": name, "sub_text": seal_spec.sub_text or "",
                     "code": code, "size_mm": seal_spec.size_mm}
-        black = render.render_black(png)
+        black = variants.render_black(png)
         size = SIZE_MM.get(kind, 42)
         der = make_seal(name=name, picture=png, maker=maker, seal_type=SEAL_TYPES[kind],
                         width_mm=size, height_mm=size, valid_start=valid_from,
