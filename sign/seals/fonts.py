@@ -41,3 +41,20 @@ def find_cjk_font(preferred: str | None = None, candidates: tuple[str, ...] = CA
 @functools.lru_cache(maxsize=64)
 def load_font(size: int, path: str | None = None) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(find_cjk_font(path), max(1, int(size)))
+
+
+@functools.lru_cache(maxsize=4)
+def _cmap(path: str) -> frozenset[int]:
+    from fontTools.ttLib import TTCollection, TTFont
+
+    if path.lower().endswith((".ttc", ".otc")):
+        font = TTCollection(path, lazy=True).fonts[0]
+    else:
+        font = TTFont(path, lazy=True)
+    return frozenset(font.getBestCmap() or {})
+
+
+def missing_glyphs(text: str, path: str | None = None) -> list[str]:
+    """Characters of ``text`` (spaces aside) the seal font cannot draw (they would print as boxes)."""
+    cmap = _cmap(find_cjk_font(path))
+    return [ch for ch in dict.fromkeys(text) if not ch.isspace() and ord(ch) not in cmap]

@@ -24,6 +24,9 @@ What the maker's signature covers (checked against real files, see ``tests/sign/
   (:attr:`SealVerification.signed_scope`).
 * SES_Signature (both): the DER of ``TBS_Sign``.
 
+Indefinite-length (BER) input parses; asn1crypto re-emits such parts with definite lengths, so
+signed bytes are always the DER form (what BouncyCastle's ``getEncoded("DER")`` verifies).
+
 SM2 signatures use the default user ID ``1234567812345678`` (BouncyCastle's ``SM3withSM2``
 default, which ofdrw relies on); the signature value is DER ``SEQUENCE{r, s}`` (a raw 64-byte
 ``r||s`` is accepted too). Only SM2-with-SM3 (1.2.156.10197.1.501, also "sm2-1" .301.1) is
@@ -518,14 +521,17 @@ def verify_seal(seal: bytes | SealInfo, *, at: datetime | None = None, uid: byte
     problems: list[Problem] = []
     warnings: list[Problem] = []
     scope: str | None = None
-    if _verify_sm2(info.maker_cert, info.signature_algorithm, info.signature, info.signed_bytes, uid):
-        scope = info.signed_scope
-    elif not strict_scope and _verify_sm2(info.maker_cert, info.signature_algorithm, info.signature,
-                                          info.alt_signed_bytes, uid):
-        scope = SCOPE_SEAL_INFO if info.family == "v1" else SCOPE_SEQUENCE
+    candidates = [(info.signed_scope, info.signed_bytes)]
+    if not strict_scope:
+        candidates.append((SCOPE_SEAL_INFO if info.family == "v1" else SCOPE_SEQUENCE, info.alt_signed_bytes))
+    for name, data in candidates:
+        if _verify_sm2(info.maker_cert, info.signature_algorithm, info.signature, data, uid):
+            scope = name
+            break
+    if scope is not None and scope != info.signed_scope:
         warnings.append(Problem("SEAL_NONSTANDARD_SCOPE",
                                 f"maker signature covers {scope}, not the standard {info.signed_scope}"))
-    else:
+    if scope is None:
         problems.append(Problem("SEAL_SIGNATURE_INVALID", "the seal maker's signature does not verify"))
     within = info.valid_start <= when <= info.valid_end
     if when < info.valid_start:

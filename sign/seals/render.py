@@ -20,7 +20,7 @@ import random
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
 
 from sign.seals.errors import SealSpecInvalid, SealTextTooLong
-from sign.seals.fonts import load_font
+from sign.seals.fonts import load_font, missing_glyphs
 from sign.seals.specs import SealKind, SealSpec
 
 SUPERSAMPLE = 4
@@ -274,10 +274,18 @@ def _render_square(spec: SealSpec, size_px: int | None, dpi: float | None) -> by
 # --------------------------------------------------------------------------------------------
 
 
+def _check_glyphs(text: str) -> None:
+    missing = missing_glyphs(text)
+    if missing:
+        raise SealSpecInvalid(f"the seal font has no glyph for {''.join(missing)!r} "
+                              f"(U+{', U+'.join(f'{ord(c):04X}' for c in missing)})", code="SEAL_GLYPH_MISSING")
+
+
 def render_signature(name: str, *, color: str = "#111111", height_px: int = 160, seed: int | None = None) -> bytes:
     """A handwriting-like rendering of ``name``: each glyph slightly rotated, shifted and
     scaled, the line sheared like slanted handwriting. Deterministic per name unless ``seed``."""
     spec = SealSpec(SealKind.PERSONAL, name, color=color)
+    _check_glyphs(spec.text)
     rnd = random.Random(seed if seed is not None else int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big"))
     ss = SUPERSAMPLE
     size = int(height_px * 0.62 * ss)
@@ -317,8 +325,11 @@ def render_seal(spec: SealSpec, *, size_px: int | None = None, dpi: float | None
 
     ``size_px`` is the width in pixels (default 400; oval seals are 3:2, others square); or give
     ``dpi`` to derive it from ``spec.size_mm``. The PNG's pHYs DPI always matches the physical size.
-    Raises :class:`SealTextTooLong` (``SEAL_TEXT_TOO_LONG``) when the text cannot fit.
+    Raises :class:`SealTextTooLong` (``SEAL_TEXT_TOO_LONG``) when the text cannot fit, and
+    :class:`SealSpecInvalid` (``SEAL_GLYPH_MISSING``) for characters the font lacks (rare
+    characters would otherwise print as empty boxes on a legal seal).
     """
+    _check_glyphs(spec.text + (spec.sub_text or "") + (spec.code or ""))
     if spec.kind is SealKind.PERSONAL:
         return render_signature(spec.text, color=spec.color, height_px=size_px or 160)
     if spec.shape == "square":

@@ -107,9 +107,30 @@ def _png(img: Image.Image, dpi: float | None = None) -> bytes:
     return buf.getvalue()
 
 
+def _percentile(channel: Image.Image, q: float) -> int:
+    hist = channel.histogram()
+    total, acc = sum(hist), 0
+    for level, count in enumerate(hist):
+        acc += count
+        if acc >= q * total:
+            return level
+    return 255
+
+
+def white_balance(rgb: Image.Image) -> Image.Image:
+    """Scale each channel so the paper (the 75th percentile: most of a photo is paper) becomes
+    white: removes warm/cold lighting casts that would otherwise read as "red"."""
+    bands = []
+    for band in rgb.split():
+        paper = max(1, _percentile(band, 0.75))
+        gain = min(3.0, 255.0 / paper)
+        bands.append(band.point(lambda v, g=gain: min(255, int(v * g))))
+    return Image.merge("RGB", bands)
+
+
 def red_dominance(img: Image.Image) -> Image.Image:
-    """``R - max(G, B)`` clipped at 0, as an "L" image."""
-    r, g, b = _on_white(img).split()
+    """``R - max(G, B)`` clipped at 0 after white balance, as an "L" image."""
+    r, g, b = white_balance(_on_white(img)).split()
     return ImageChops.subtract(r, ImageChops.lighter(g, b))
 
 
@@ -144,13 +165,7 @@ def clean_signature_image(data: bytes, *, ink: str = "black", height_px: int = 2
         alpha = src_alpha
     else:
         lum = img.convert("L").filter(ImageFilter.MedianFilter(3))
-        hist = lum.histogram()
-        total, acc, paper = sum(hist), 0, 255
-        for level in range(256):  # 80th percentile = the paper, even on a grey photo
-            acc += hist[level]
-            if acc >= 0.8 * total:
-                paper = level
-                break
+        paper = _percentile(lum, 0.8)  # the paper level, even on a grey photo
         darkness = lum.point(lambda v: max(0, paper - v))
         alpha = _ramp(darkness, 40, 110)
     ink_px = alpha.point(lambda v: 1 if v >= 128 else 0).histogram()[1]

@@ -190,3 +190,52 @@ def test_corpus_ses_signature(corpus_dir, name, version):
     # ofdrw's V5 sample (2026) was signed with its 2020-2022 test certificates: reported, not fatal
     assert result.signer_cert_valid_at_signing is (version == 4)
     assert ("SES_SIGNER_CERT_OUT_OF_PERIOD" in {w.code for w in result.warnings}) is (version == 5)
+
+
+def _tlv(data: bytes) -> tuple[bytes, bytes, bytes]:
+    """(header, contents, rest) of the first DER TLV in ``data``."""
+    n = data[1]
+    if n & 0x80:
+        k = n & 0x7F
+        hl, length = 2 + k, int.from_bytes(data[2:2 + k], "big")
+    else:
+        hl, length = 2, n
+    return data[:hl], data[hl:hl + length], data[hl + length:]
+
+
+def _der_len(n: int) -> bytes:
+    if n < 0x80:
+        return bytes([n])
+    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(body)]) + body
+
+
+def test_ber_encoded_seal_and_ext_datas(maker, sm2_identity):
+    """A producer writing indefinite lengths (BouncyCastle BERSequence) over a DER signature."""
+    der = make_seal(name="扩展数据章", picture=_png(), maker=maker, signer_certs=[sm2_identity.cert],
+                    ext_datas=[("1.2.156.112562.1.1", True, b"\x01\x02")])
+    info = parse_seal(der)
+    assert [(e.oid, e.critical, e.value) for e in info.ext_datas] == [("1.2.156.112562.1.1", True, b"\x01\x02")]
+    _h, outer, _ = _tlv(der)
+    _h, seal_info, rest = _tlv(outer)
+    body = b"\x30\x80" + seal_info + b"\x00\x00" + rest
+    ber = b"\x30" + _der_len(len(body)) + body
+    ber_info = parse_seal(ber)
+    assert ber != der and ber_info.name == "扩展数据章"
+    assert ber_info.signed_bytes == info.signed_bytes  # signed bytes are the DER form
+    assert verify_seal(ber_info).valid
+
+
+def test_nonstandard_scope_reported(maker):
+    """A V4 seal signed GM/T 0031-style (over SEQUENCE{info, cert, alg}) verifies with a warning."""
+    from sign.crypto import _der
+    from sign.seals.gbt38540 import SESealV4
+
+    seal = SESealV4.load(make_seal(name="范围章", picture=_png(), maker=maker))
+    alt = _der.encode_sequence(seal["seal_info"].dump(), seal["cert"].dump(), seal["sign_alg_id"].dump())
+    forged = SESealV4({"seal_info": seal["seal_info"], "cert": seal["cert"], "sign_alg_id": seal["sign_alg_id"],
+                       "signed_value": maker.key.sign(alt)}).dump()
+    result = verify_seal(forged)
+    assert result.valid and result.signed_scope == SCOPE_SEQUENCE
+    assert [w.code for w in result.warnings] == ["SEAL_NONSTANDARD_SCOPE"]
+    assert not verify_seal(forged, strict_scope=True).valid

@@ -298,3 +298,28 @@ def test_signature_upload():
     buf = io.BytesIO()
     canvas.save(buf, format="PNG")
     assert load(clean_signature_image(buf.getvalue(), height_px=120)).height == 120
+
+
+def test_warm_lit_photo_and_faded_ink():
+    """Orange lamp light on the paper must not turn into "red"; a faded pink stamp still counts."""
+    w, h = 900, 700
+    noise = Image.effect_noise((w, h), 15).convert("L")
+    paper = Image.merge("RGB", [noise.point(lambda v, o=o: max(0, min(255, v + o))) for o in (125, 75, 20)])
+    assert paper.getpixel((10, 10))[0] - max(paper.getpixel((10, 10))[1:]) > 40  # "red dominant" paper
+    draw = ImageDraw.Draw(paper)
+    draw.ellipse((300, 200, 600, 500), outline=(250, 95, 80), width=14)  # faded stamp under the lamp
+    draw.regular_polygon((450, 350, 60), 5, fill=(250, 90, 75))
+    img = load(clean_seal_image(_jpeg(paper, 70)))
+    for corner in [(0, 0), (399, 399), (40, 360)]:
+        assert img.getpixel(corner)[3] == 0, corner
+    assert opaque_fraction(img, (185, 185, 215, 215)) > 0.9
+    bbox = img.getchannel("A").point(lambda v: 255 if v > 128 else 0).getbbox()
+    assert bbox[0] < 25 and bbox[2] > 375
+
+
+def test_missing_glyph_refused():
+    if "wqy-zenhei" not in find_cjk_font():
+        pytest.skip("glyph coverage checked against WenQuanYi Zen Hei")
+    with pytest.raises(SealSpecInvalid) as exc:
+        render_seal(SealSpec.legal_rep("𠮷野"))  # U+20BB7 is not in WenQuanYi Zen Hei
+    assert exc.value.code == "SEAL_GLYPH_MISSING" and "U+20BB7" in str(exc.value)
