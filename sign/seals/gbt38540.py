@@ -34,6 +34,7 @@ supported.
 """
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -204,13 +205,8 @@ class SealInfo:
     def is_signer_cert(self, cert: x509.Certificate | bytes) -> bool:
         """Whether ``cert`` is listed in the seal's signer certificates (or their digests)."""
         der = cert if isinstance(cert, bytes) else cert.dump()
-        if self.cert_list_type == 2:
-            digests = {sm3_digest(der)}
-            try:
-                from hashlib import sha1, sha256
-                digests |= {sha256(der).digest(), sha1(der).digest()}
-            except ImportError:  # pragma: no cover
-                pass
+        if self.cert_list_type == 2:  # digest type names vary by vendor: match SM3, SHA-256, SHA-1
+            digests = {sm3_digest(der), hashlib.sha256(der).digest(), hashlib.sha1(der).digest()}
             return any(value in digests for _t, value in self.signer_cert_digests)
         return any(c.dump() == der for c in self.signer_certs)
 
@@ -300,7 +296,9 @@ def _utc(value: datetime | None) -> datetime:
 def _load_cert(der: bytes, what: str) -> x509.Certificate:
     try:
         cert = x509.Certificate.load(bytes(der), strict=True)
-        cert.native  # noqa: B018  (force a full parse now)
+        # parse what verification needs now; vendor extensions asn1crypto can't decode stay lazy
+        cert["tbs_certificate"]["validity"].native  # noqa: B018
+        cert.public_key["algorithm"].native  # noqa: B018
         return cert
     except (ValueError, TypeError) as exc:
         raise SealFormatError(f"{what} is not a DER X.509 certificate: {exc}", code="SEAL_CERT_INVALID") from None
