@@ -30,6 +30,12 @@ def load(png: bytes) -> Image.Image:
     return img
 
 
+def pixels(img: Image.Image) -> list:
+    """All pixels (Pillow 13 deprecates getdata() for get_flattened_data())."""
+    getter = getattr(img, "get_flattened_data", None) or img.getdata
+    return list(getter())
+
+
 def is_red(px) -> bool:
     r, g, b = px[:3]
     return r > 180 and g < 60 and b < 80
@@ -37,7 +43,7 @@ def is_red(px) -> bool:
 
 def red_fraction(img: Image.Image) -> float:
     """Share of the inked pixels (alpha > 128) whose colour is seal red."""
-    inked = [p for p in img.getdata() if p[3] > 128]
+    inked = [p for p in pixels(img) if p[3] > 128]
     return sum(1 for p in inked if is_red(p)) / max(1, len(inked))
 
 
@@ -145,7 +151,7 @@ def test_personal_signature():
     img = load(png)
     assert img.mode == "RGBA" and img.height == 160 and img.width > 200
     assert img.getpixel((0, 0))[3] == 0
-    inked = [p for p in img.getdata() if p[3] > 128]
+    inked = [p for p in pixels(img) if p[3] > 128]
     assert inked and all(p[2] > p[0] for p in inked)  # blue ink
     assert png == render_signature("王小明", color="#1A3C9C")  # deterministic
     assert render_seal(SealSpec.personal("王小明")) != png
@@ -181,13 +187,13 @@ def test_black_and_watermarked(official_png):
     black = load(render_black(official_png))
     src = load(official_png)
     assert black.size == src.size and black.mode == "RGBA"
-    assert list(black.getchannel("A").getdata()) == list(src.getchannel("A").getdata())
-    inked = [p for p in black.getdata() if p[3] > 0]
+    assert pixels(black.getchannel("A")) == pixels(src.getchannel("A"))
+    inked = [p for p in pixels(black) if p[3] > 0]
     assert inked and all(p[0] == p[1] == p[2] < 80 for p in inked)
     assert black.info["dpi"] == pytest.approx(src.info["dpi"])
     marked = load(render_watermarked(official_png))
     assert marked.size == src.size and marked.mode == "RGBA"
-    assert not any(is_red(p) for p in marked.getdata() if p[3] > 0)
+    assert not any(is_red(p) for p in pixels(marked) if p[3] > 0)
     # watermark text also lands where the seal is transparent
     assert opaque_fraction(marked, (0, 0, 400, 400)) > opaque_fraction(black, (0, 0, 400, 400)) * 0.5
 
@@ -222,7 +228,7 @@ def test_seal_photo_cleaned():
     assert img.size == (400, 400) and img.mode == "RGBA"
     for corner in [(0, 0), (399, 0), (0, 399), (399, 399), (40, 40)]:
         assert img.getpixel(corner)[3] == 0, corner
-    inked = [p for p in img.getdata() if p[3] > 0]
+    inked = [p for p in pixels(img) if p[3] > 0]
     assert inked and all(p[:3] == (0xE6, 0x00, 0x12) for p in inked)  # recoloured pure seal red
     # cropped to the stamp: the ring touches (nearly) all four sides, the star sits in the middle
     bbox = img.getchannel("A").point(lambda v: 255 if v > 128 else 0).getbbox()
@@ -290,7 +296,7 @@ def test_signature_upload():
         assert img.mode == "RGBA" and img.height == 200
         assert 1.6 < img.width / img.height < 3.2  # trimmed to the strokes (about 550 x 230 + margins)
         assert img.getpixel((0, 0))[3] == 0 and img.getpixel((img.width - 1, img.height // 2))[3] == 0
-        inked = [p for p in img.getdata() if p[3] > 0]
+        inked = [p for p in pixels(img) if p[3] > 0]
         assert inked and all(check(p) for p in inked)
     # a transparent canvas PNG (e.g. from a signing pad) keeps its strokes
     canvas = Image.new("RGBA", (600, 300), (0, 0, 0, 0))
