@@ -19,7 +19,7 @@ from backend.api.idempotent import respond_idempotent
 from backend.api.middleware import authenticated, client_ip
 from backend.errors import ValidationFailed
 from backend.models.seal import CertificateBinding, RiskAlert, SealGrant
-from backend.services.seals import certificates, grants, lifecycle, make, risk
+from backend.services.seals import certificates, grants, lifecycle, make, risk, seal_document
 from backend.services.seals.use import UseRequest, use_seal
 
 bp = Blueprint("seals", url_prefix="/api/v1")
@@ -286,3 +286,34 @@ async def certificate_list(request: Request) -> HTTPResponse:
         query = query.filter(company_name=request.args.get("company"))
     rows = await query.order_by("-created_at").limit(200)
     return json({"items": [certificates.present_binding(b) for b in rows]})
+
+
+class ApplySeal(Use):
+    company_name: str = Field(..., min_length=2, max_length=200)
+    pdf_base64: str
+    page: int = Field(1, ge=1)
+    rect: tuple[float, float, float, float] | None = None
+    keyword: str | None = Field(None, max_length=50)
+    size: float = Field(120.0, gt=10, le=400)
+
+    model_config = {**StrictBody.model_config, "strict": False}
+
+
+@bp.post("/seals/<seal_id:str>/apply")
+@openapi.summary("Seal a PDF: grant check, use log, company certificate signature with the seal")
+@openapi.body({"application/json": ApplySeal.model_json_schema()})
+@openapi.secured("AppSignature")
+@authenticated
+async def seal_apply(request: Request, seal_id: str) -> HTTPResponse:
+    body = parse_json(request.content_type, request.body, ApplySeal)
+    use_request = UseRequest(user_ref=body.user_ref, document_ref=body.document_ref,
+                             document_type=body.document_type, flow=body.flow,
+                             roles=tuple(body.roles), unit_ref=body.unit_ref,
+                             ip=client_ip(request), device=body.device, region=body.region)
+    sealed = await seal_document.seal_document(
+        request.ctx.tenant, request.app.ctx.runtime, seal_id=seal_id,
+        company_name=body.company_name, pdf=_upload(body.pdf_base64),
+        placement=seal_document.Placement(page=body.page, rect=body.rect, keyword=body.keyword,
+                                          size=body.size), use=use_request)
+    return json({"pdf_base64": base64.b64encode(sealed.pdf).decode(), "sha256": sealed.sha256,
+                 "algorithms": list(sealed.algorithms), "use_id": sealed.use_id}, status=201)

@@ -224,3 +224,70 @@ def test_another_tenants_seal_is_invisible(api, server, other_tenant):
         assert other.get(f"/api/v1/seals/{seal['id']}").status_code == 404
         assert act(other, seal["id"], "revoke").status_code == 404
         assert use(other, seal["id"]).status_code == 404
+
+
+def blank_pdf_with(text: str) -> bytes:
+    import pikepdf
+
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(595, 842))
+    font = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
+                                                BaseFont=pikepdf.Name.Helvetica))
+    pdf.pages[0].Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
+    pdf.pages[0].Contents = pdf.make_stream(f"BT /F1 14 Tf 72 700 Td ({text}) Tj ET".encode())
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+def apply(api, seal_id: str, pdf: bytes, **overrides):
+    body = {"user_ref": "u-agent-1", "document_ref": "policy-001", "company_name": COMPANY,
+            "pdf_base64": base64.b64encode(pdf).decode(), "keyword": "Insurer seal", **overrides}
+    return api.post(f"/api/v1/seals/{seal_id}/apply", body)
+
+
+async def test_applying_a_seal_signs_with_sm2_and_rsa_and_verifies_independently(api, tmp_path):
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import async_validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    from sign.certs.pem import load_certificates
+    from sign.verify import verify
+
+    api.post("/api/v1/certificates", {"company_name": COMPANY, "algorithm": "dual"}, headers=OP)
+    seal = active_seal(api)
+    grant(api, seal["id"])
+    original = blank_pdf_with("Insurer seal")
+    response = apply(api, seal["id"], original)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    signed = base64.b64decode(body["pdf_base64"])
+    assert signed.startswith(original) and body["algorithms"] == ["sm2", "rsa"]
+    report = verify(signed)
+    assert [s.algorithm for s in report.signatures] == ["sm2", "rsa"]
+    assert all(s.intact and s.crypto_valid for s in report.signatures)
+    chain = load_certificates(api.get("/api/v1/certificates").json()["items"][0]["rsa_certificate"].encode())
+    reader = PdfFileReader(io.BytesIO(signed))
+    status = await async_validate_pdf_signature(reader.embedded_signatures[1],
+                                                ValidationContext(trust_roots=[chain[-1]],
+                                                                  other_certs=chain,
+                                                                  allow_fetching=False))
+    assert status.intact and status.valid
+    assert await AuditEntry.filter(action="seal.applied").count() == 1
+
+
+def test_a_suspended_seal_is_refused_before_anything_is_signed(api):
+    api.post("/api/v1/certificates", {"company_name": COMPANY, "algorithm": "sm2"}, headers=OP)
+    seal = active_seal(api)
+    grant(api, seal["id"])
+    act(api, seal["id"], "suspend")
+    response = apply(api, seal["id"], blank_pdf_with("Insurer seal"))
+    assert response.status_code == 403 and response.json()["code"] == "SEAL_USE_REFUSED"
+    assert response.json()["details"]["reason"] == "SEAL_SUSPENDED"
+
+
+def test_applying_without_a_bound_certificate_is_refused(api):
+    seal = active_seal(api)
+    grant(api, seal["id"])
+    response = apply(api, seal["id"], blank_pdf_with("Insurer seal"))
+    assert response.status_code == 404 and response.json()["code"] == "CERTIFICATE_BINDING_NOT_FOUND"
