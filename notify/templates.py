@@ -56,7 +56,11 @@ SIGN_COMPLETED = Template.define(
     "SIGN_COMPLETED", "《{doc_title}》已签署完成",
     "{name}您好，《{doc_title}》已签署完成，签署后的文件请查收。",
 )
-BUILTIN: tuple[Template, ...] = (SIGN_LINK, OTP_CODE, SIGN_COMPLETED)
+RISK_ALERT = Template.define(
+    "RISK_ALERT", "印章风险预警：{seal}",
+    "印章风险预警（{severity}）：{seal}，{rule}：{message}",
+)
+BUILTIN: tuple[Template, ...] = (SIGN_LINK, OTP_CODE, SIGN_COMPLETED, RISK_ALERT)
 
 
 class TemplateRegistry:

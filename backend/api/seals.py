@@ -18,8 +18,9 @@ from backend.api.bodies import StrictBody, parse_json, query_int
 from backend.api.idempotent import respond_idempotent
 from backend.api.middleware import authenticated, client_ip
 from backend.errors import ValidationFailed
-from backend.models.seal import CertificateBinding, RiskAlert, SealGrant
-from backend.services.seals import certificates, grants, lifecycle, make, risk, seal_document
+from backend.models.seal import CertificateBinding, RiskAlert, SealGrant, SealUse
+from backend.services.seals import (certificates, devices, grants, lifecycle, make, risk,
+                                   seal_document)
 from backend.services.seals.use import UseRequest, use_seal
 
 bp = Blueprint("seals", url_prefix="/api/v1")
@@ -183,8 +184,9 @@ async def seal_use(request: Request, seal_id: str) -> HTTPResponse:
                           document_type=body.document_type, flow=body.flow,
                           roles=tuple(body.roles), unit_ref=body.unit_ref, ip=client_ip(request),
                           device=body.device, region=body.region)
-    _, use = await use_seal(request.ctx.tenant, seal_id, request_,
-                            risk_settings=request.app.ctx.runtime.settings.risk_settings())
+    runtime = request.app.ctx.runtime
+    _, use = await use_seal(request.ctx.tenant, seal_id, request_, runtime=runtime,
+                            risk_settings=runtime.settings.risk_settings())
     return json({"use_id": use.id, "result": use.result, "grant_id": str(use.grant_id)}, status=201)
 
 
@@ -317,3 +319,53 @@ async def seal_apply(request: Request, seal_id: str) -> HTTPResponse:
                                           size=body.size), use=use_request)
     return json({"pdf_base64": base64.b64encode(sealed.pdf).decode(), "sha256": sealed.sha256,
                  "algorithms": list(sealed.algorithms), "use_id": sealed.use_id}, status=201)
+
+
+class RegisterDevice(StrictBody):
+    kind: Literal["physical", "ukey"]
+    serial: str = Field(..., min_length=1, max_length=100)
+    holder: str = Field("", max_length=200)
+    location: str = Field("", max_length=200)
+    seal_id: str | None = None
+
+
+class DeviceUse(StrictBody):
+    user_ref: str = Field(..., min_length=1, max_length=64)
+    document_ref: str = Field(..., min_length=1, max_length=64)
+
+
+@bp.post("/seal-devices")
+@openapi.summary("Register a physical seal or U-key")
+@openapi.body({"application/json": RegisterDevice.model_json_schema()})
+@openapi.secured("AppSignature")
+@authenticated
+async def device_register(request: Request) -> HTTPResponse:
+    body, actor = parse_json(request.content_type, request.body, RegisterDevice), operator(request)
+    device = await devices.register_device(request.ctx.tenant, kind=body.kind, serial=body.serial,
+                                           holder=body.holder, location=body.location,
+                                           seal_id=body.seal_id, actor=actor)
+    return json(devices.present_device(device), status=201)
+
+
+@bp.post("/seal-devices/<device_id:str>/uses")
+@openapi.summary("Log a use of a physical seal or U-key")
+@openapi.body({"application/json": DeviceUse.model_json_schema()})
+@openapi.secured("AppSignature")
+@authenticated
+async def device_use(request: Request, device_id: str) -> HTTPResponse:
+    body, actor = parse_json(request.content_type, request.body, DeviceUse), operator(request)
+    use = await devices.log_device_use(request.ctx.tenant, device_id, user_ref=body.user_ref,
+                                       document_ref=body.document_ref, ip=client_ip(request),
+                                       actor=actor)
+    return json(devices.present_use(use), status=201)
+
+
+@bp.get("/seals/<seal_id:str>/uses")
+@openapi.summary("A seal's use log (allowed and refused), newest first")
+@openapi.secured("AppSignature")
+@authenticated
+async def seal_uses(request: Request, seal_id: str) -> HTTPResponse:
+    seal = await lifecycle.get_seal(request.ctx.tenant, seal_id)
+    limit = query_int(request.args, "limit", 50, 1, 500)
+    rows = await SealUse.filter(seal_id=seal.id).order_by("-id").limit(limit)
+    return json({"items": [devices.present_use(u) for u in rows]})

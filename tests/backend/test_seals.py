@@ -291,3 +291,39 @@ def test_applying_without_a_bound_certificate_is_refused(api):
     grant(api, seal["id"])
     response = apply(api, seal["id"], blank_pdf_with("Insurer seal"))
     assert response.status_code == 404 and response.json()["code"] == "CERTIFICATE_BINDING_NOT_FOUND"
+
+
+async def test_physical_seals_and_ukeys_are_registered_and_their_use_logged(api):
+    seal = active_seal(api)
+    device = api.post("/api/v1/seal-devices", {"kind": "physical", "serial": "GZ-0001",
+                                               "holder": "综合部", "seal_id": seal["id"]},
+                      headers=OP)
+    assert device.status_code == 201
+    again = api.post("/api/v1/seal-devices", {"kind": "physical", "serial": "GZ-0001"}, headers=OP)
+    assert again.status_code == 409 and again.json()["code"] == "DEVICE_EXISTS"
+    used = api.post(f"/api/v1/seal-devices/{device.json()['id']}/uses",
+                    {"user_ref": "u-1", "document_ref": "paper-contract-9"}, headers=OP)
+    assert used.status_code == 201 and used.json()["device"] == "physical:GZ-0001"
+    log = api.get(f"/api/v1/seals/{seal['id']}/uses").json()["items"]
+    assert [u["document_ref"] for u in log] == ["paper-contract-9"]
+
+
+async def test_high_risk_alerts_are_sent_through_notify(api, server, db, test_env, tmp_path):
+    """A server configured with RISK_ALERT_NOTIFY queues a RISK_ALERT message per alert."""
+    from backend.models.message import OutboundMessage
+    from tests.conftest import start_server, stop_server
+
+    proc, url = start_server({**test_env, "RISK_ALERT_NOTIFY": "local:security-duty"},
+                             tmp_path / "log")
+    try:
+        from backend.client import ApiClient
+
+        with ApiClient(url, api.app_key, api.app_secret) as alerting:
+            seal = active_seal(alerting)
+            grant(alerting, seal["id"])
+            act(alerting, seal["id"], "suspend")
+            assert use(alerting, seal["id"]).status_code == 403
+    finally:
+        stop_server(proc)
+    message = await OutboundMessage.get(template="RISK_ALERT")
+    assert message.channel == "local" and message.recipient_masked

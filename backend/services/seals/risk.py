@@ -101,6 +101,22 @@ def _near_expiry(use: SealUse, grant: SealGrant | None, settings: RiskSettings) 
     return None
 
 
+async def notify(tenant: Tenant, runtime, seal: Seal, alerts: list[RiskAlert],
+                 settings: RiskSettings) -> None:
+    """Queue one message per medium/high alert to RISK_ALERT_NOTIFY ('channel:recipient')."""
+    if not settings.notify or ":" not in settings.notify:
+        return
+    from backend.services.messages import queue_message
+
+    channel, recipient = settings.notify.split(":", 1)
+    for alert in alerts:
+        if alert.severity in ("medium", "high"):
+            await queue_message(tenant, runtime, channel=channel, recipient=recipient,
+                                template="RISK_ALERT", idempotency_key=f"alert:{alert.id}",
+                                params={"seal": seal.name, "severity": alert.severity,
+                                        "rule": alert.rule, "message": alert.message})
+
+
 class AlertNotFound(NotFound):
     code, message = "ALERT_NOT_FOUND", "no such risk alert"
 

@@ -74,7 +74,7 @@ def _sign(pdf: bytes, binding, pki, seal, placement: Placement, reason: str) -> 
 async def seal_document(tenant: Tenant, runtime, *, seal_id: str, company_name: str, pdf: bytes,
                         placement: Placement, use: UseRequest) -> SealedDocument:
     binding = await certificates.binding_for(tenant, company_name)
-    seal, use_row = await use_seal(tenant, seal_id, use,
+    seal, use_row = await use_seal(tenant, seal_id, use, runtime=runtime,
                                    risk_settings=runtime.settings.risk_settings())
     reason = f"{seal.name} 电子签章"
     try:

@@ -35,7 +35,9 @@ class UseRequest:
 
 
 async def use_seal(tenant: Tenant, seal_id: str, request: UseRequest, *,
-                   risk_settings: risk.RiskSettings | None = None) -> tuple[Seal, SealUse]:
+                   risk_settings: risk.RiskSettings | None = None,
+                   runtime=None) -> tuple[Seal, SealUse]:
+    """Check and log one use. With a ``runtime``, alerts are also sent per RISK_ALERT_NOTIFY."""
     risk_settings = risk_settings or risk.RiskSettings()
     async with in_transaction("default"):
         seal = await get_seal(tenant, seal_id)
@@ -52,7 +54,9 @@ async def use_seal(tenant: Tenant, seal_id: str, request: UseRequest, *,
                            result=use.result,
                            details={"document": request.document_ref, "reason": problem,
                                     "grant": str(grant.id) if grant else None})
-        await risk.evaluate(tenant, seal, use, grant, risk_settings)
+        alerts = await risk.evaluate(tenant, seal, use, grant, risk_settings)
+        if runtime is not None:
+            await risk.notify(tenant, runtime, seal, alerts, risk_settings)
     if problem:
         raise SealUseRefused(f"this seal cannot be used: {problem}", details={"reason": problem})
     return seal, use
