@@ -13,7 +13,7 @@ from notify.templates import (
 def test_builtins_declare_their_variables():
     assert SIGN_LINK.variables == {"name", "doc_title", "url"}
     assert OTP_CODE.variables == {"code", "minutes"}
-    assert {t.code for t in BUILTIN} == {"SIGN_LINK", "OTP_CODE", "SIGN_COMPLETED"}
+    assert {t.code for t in BUILTIN} == {"SIGN_LINK", "OTP_CODE", "SIGN_COMPLETED", "RISK_ALERT"}
 
 
 def test_render_sign_link():
