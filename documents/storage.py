@@ -280,6 +280,6 @@ class S3Storage(Storage):
         ref = BlobRef.parse(ref)
         existed = self.exists(ref)
         resp = self._request("DELETE", ref)
-        if resp.status_code not in (200, 204):
+        if resp.status_code not in (200, 204, 404):
             raise self._fail(resp, "DELETE")
         return existed

@@ -70,6 +70,8 @@ class FakeS3:
                     meta = {k.lower(): v for k, v in self.headers.items() if k.lower().startswith("x-amz-meta-")}
                     objects[key] = (body, meta)
                     return self._reply(200, b"", {"ETag": '"%s"' % hashlib.md5(body).hexdigest()})
+                if self.command == "DELETE" and key not in objects:
+                    return self._reply(204)  # S3 deletes a missing key successfully
                 if key not in objects:
                     return self._error(404, "NoSuchKey")
                 data, meta = objects[key]

@@ -1,0 +1,110 @@
+"""Desensitised copy (seals black/grey, watermark, unsigned) and anti-counterfeit print copy
+(QR per page decoding to the verification URL)."""
+from __future__ import annotations
+
+import hashlib
+import io
+import subprocess
+
+import pikepdf
+import pytest
+from PIL import Image
+
+from documents.desensitise import WATERMARK, desensitise
+from documents.errors import DocumentError, PdfInputError
+from documents.print_copy import make_print_copy, qr_matrix, read_qr_matrix, short_code
+
+from .conftest import load_template
+from .test_fill import pdftotext, squash
+
+KEY = b"print-copy-key-0123456789abcdef!"
+BASE = "https://esign.example.com"
+
+
+def render(data: bytes, dpi: int = 50, page: int = 1) -> Image.Image:
+    out = subprocess.run(["pdftoppm", "-r", str(dpi), "-f", str(page), "-l", str(page), "-png", "-"],
+                         input=data, capture_output=True, check=True).stdout
+    return Image.open(io.BytesIO(out)).convert("RGB")
+
+
+def red_pixels(im: Image.Image, box_pt, dpi: int = 50, page_h: float = 841.89) -> int:
+    s = dpi / 72.0
+    x0, y0, x1, y1 = box_pt
+    crop = im.crop((int(x0 * s), int((page_h - y1) * s), int(x1 * s) + 1, int((page_h - y0) * s) + 1))
+    return sum(1 for r, g, b in crop.getdata() if r > 150 and g < 110 and b < 110)
+
+
+def seal_rect(signed: bytes):
+    with pikepdf.open(io.BytesIO(signed)) as d:
+        for a in d.pages[0].Annots:
+            if a.get("/FT") == "/Sig":
+                return tuple(float(v) for v in a.Rect)
+    raise AssertionError("no signature widget")
+
+
+def test_desensitised_copy(signed_policy):
+    original = bytes(signed_policy)
+    rect = seal_rect(signed_policy)
+    assert red_pixels(render(signed_policy), rect) > 50          # the seal is red in the original
+    copy = desensitise(signed_policy)
+    assert signed_policy == original                              # input untouched
+    assert [s.kind for s in copy.seals] == ["signature"]
+    im = render(copy.pdf)
+    assert red_pixels(im, rect) == 0
+    # the seal is still visible, in dark grey
+    s = 50 / 72
+    crop = im.crop((int(rect[0] * s), int((841.89 - rect[3]) * s), int(rect[2] * s), int((841.89 - rect[1]) * s)))
+    assert sum(1 for p in crop.getdata() if max(p) < 120) > 30
+    text = squash(pdftotext(copy.pdf))
+    assert squash(WATERMARK) in text and "电子保险单" in text
+    with pikepdf.open(io.BytesIO(copy.pdf)) as d:
+        assert "/AcroForm" not in d.Root and "/Annots" not in d.pages[0]     # unsigned, flattened
+    out = subprocess.run(["pdfsig", "-"], input=copy.pdf, capture_output=True).stdout.decode()
+    assert "Signature #1" not in out
+
+
+def test_desensitise_rejects_non_pdf():
+    with pytest.raises(PdfInputError) as ei:
+        desensitise(b"hello")
+    assert ei.value.code == "PDF_INVALID"
+
+
+def _decode_qr(im: Image.Image) -> list[str]:
+    zxingcpp = pytest.importorskip("zxingcpp")
+    return [r.text for r in zxingcpp.read_barcodes(im.convert("L"))]
+
+
+def test_print_copy_qr_on_every_page(signed_policy):
+    # a 2-page document: the application + the policy pages merged
+    pol = pikepdf.open(io.BytesIO(signed_policy))
+    app_pdf, _, _ = load_template("application")
+    app = pikepdf.open(io.BytesIO(app_pdf))
+    pol.pages.extend(app.pages)
+    buf = io.BytesIO()
+    pol.save(buf)
+    doc = buf.getvalue()
+    copy = make_print_copy(doc, base_url=BASE, key=KEY)
+    assert copy.short_code == short_code(hashlib.sha256(doc).hexdigest(), KEY)
+    assert len(copy.short_code) == 10 and copy.url == f"{BASE}/v/{copy.short_code}"
+    assert copy.short_code == make_print_copy(doc, base_url=BASE, key=KEY).short_code   # stable
+    assert copy.short_code != short_code(hashlib.sha256(doc).hexdigest(), b"other key")
+    text = squash(pdftotext(copy.pdf))
+    assert text.count(copy.short_code) >= 2 * 2                   # code + URL on each page
+    for page in (1, 2):
+        code, matrix = read_qr_matrix(copy.pdf, page)             # the vector drawing read back
+        assert code == copy.short_code and matrix == qr_matrix(copy.url)
+    try:
+        import zxingcpp  # noqa: F401
+    except ImportError:
+        return                                                     # matrix compare above only
+    for page in (1, 2):
+        assert _decode_qr(render(copy.pdf, dpi=150, page=page)) == [copy.url]
+    # the seal still prints in colour on the copy
+    assert red_pixels(render(copy.pdf), seal_rect(signed_policy)) > 50
+
+
+def test_print_copy_requires_http_base():
+    pdf, _, _ = load_template("receipt")
+    with pytest.raises(DocumentError) as ei:
+        make_print_copy(pdf, base_url="javascript:alert(1)", key=KEY)
+    assert ei.value.code == "PRINT_BASE_URL_INVALID"
