@@ -119,6 +119,10 @@ class CJKFont:
         self._cache_size = cache_size
         self._lock = threading.Lock()
         self._adv1000 = [a * 1000.0 / self.units_per_em for a in self._advance]
+        self._first_char: Dict[int, str] = {}  # gid -> the lowest code point mapping to it
+        for cp in sorted(self._cmap):
+            if cp >= 32:
+                self._first_char.setdefault(self._cmap[cp], chr(cp))
 
     # -------------------------------------------------------------- lookup and metrics
     def gid(self, ch: str) -> Optional[int]:
@@ -226,10 +230,8 @@ class CJKFont:
         digest = hashlib.sha256(b"".join(g.to_bytes(2, "big") for g in order)).digest()
         tag = "".join(chr(65 + b % 26) for b in digest[:6])
         # ToUnicode: subset gid -> first char mapping to that original gid
-        uni: Dict[int, str] = {}
-        for cp, g in self._cmap.items():
-            if g in new_gid and new_gid[g] not in uni and cp >= 32:
-                uni[new_gid[g]] = chr(cp)
+        first = self._first_char
+        uni: Dict[int, str] = {i: first[g] for i, g in enumerate(order) if g in first}
         widths = tuple(round(self._adv1000[g]) for g in order)
         return Subset(tag=tag, base_font=f"{tag}+{self.ps_name}", ttf=ttf,
                       ttf_flate=zlib.compress(ttf, 6), new_gid=new_gid, widths=widths,
