@@ -108,7 +108,7 @@ def parse_jws(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]
     if not isinstance(token, str) or len(token) > 16384:
         raise IdTokenInvalid("the ID token is missing or too long")
     parts = token.split(".")
-    if len(parts) != 3 or not all(parts):
+    if len(parts) != 3 or not parts[0] or not parts[1]:  # an empty signature fails later
         raise IdTokenInvalid("the ID token is not a signed compact JWS")
     try:
         header = json.loads(b64url_decode(parts[0]))

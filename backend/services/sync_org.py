@@ -366,6 +366,11 @@ class _Syncer:
 
     def _set_fields(self, row: User, item: UserIn, unit: Unit | None, dept: Department | None,
                     index: str | None) -> None:
+        if item.status == "disabled" and row._saved_in_db:
+            # a leaver: only the status changes (the record may carry nothing else)
+            if row.status != "disabled":
+                row.status, row.disabled_at = "disabled", self.now
+            return
         row.name = item.name
         row.unit_id = unit.id if unit else None
         row.department_id = dept.id if dept else None

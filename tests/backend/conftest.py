@@ -67,12 +67,15 @@ def dingtalk(org_fakes):
 @pytest.fixture
 async def org_tenant(db, runtime):
     """A fresh tenant with the fixed id DINGTALK_SYNC_TENANT_ID names."""
-    from backend.models.tenant import Tenant
-    from backend.services.create_tenant import NewTenant, create_tenant
+    import secrets
 
-    created = await create_tenant("测试人寿保险股份有限公司", runtime.cipher)
-    await Tenant.filter(id=created.tenant_id).update(id=ORG_TENANT_ID)
-    return NewTenant(ORG_TENANT_ID, created.app_key, created.app_secret)
+    from backend.models.tenant import Tenant
+    from backend.services.create_tenant import NewTenant
+
+    app_key, app_secret = "ak_" + secrets.token_hex(12), secrets.token_urlsafe(32)
+    await Tenant.create(id=ORG_TENANT_ID, name="测试人寿保险股份有限公司", app_key=app_key,
+                        app_secret_enc=runtime.cipher.encrypt(app_secret, "tenant.app_secret"))
+    return NewTenant(ORG_TENANT_ID, app_key, app_secret)
 
 
 @pytest.fixture

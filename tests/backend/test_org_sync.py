@@ -74,8 +74,10 @@ async def test_incremental_sync_applies_only_what_it_carries(org_api):
                                          "unchanged": 0}
     assert report["counts"]["units"]["created"] == 1 and report["disabled"] == 1
     # everything the incremental payload did not mention is untouched
-    assert await User.filter(status="active").count() == 4
+    assert await User.filter(status="active").count() == 5  # 5 - E0002 + E0006
     assert (await User.get(push_id="E0001")).status == "active"
+    leaver = await User.get(push_id="E0002")
+    assert leaver.status == "disabled" and leaver.mobile_masked == "139****0002"  # kept
     moved = await User.get(push_id="E0004")
     assert moved.unit_id == (await Unit.get(push_id="BJ-CY")).id and moved.department_id is None
     # a disabled user reappearing active is enabled again
@@ -140,7 +142,7 @@ def test_the_push_honours_idempotency_keys(org_api):
     assert other.status_code == 422 and other.json()["code"] == "IDEMPOTENCY_KEY_REUSED"
 
 
-def test_the_push_validates_strictly(org_api, server):
+def test_the_push_validates_strictly(org_api):
     bad = org_api.post("/api/v1/org/sync", {"mode": "sometimes", "units": []})
     assert bad.status_code == 422 and bad.json()["code"] == "VALIDATION_FAILED"
     unknown = org_api.post("/api/v1/org/sync", {"mode": "full", "users": [
