@@ -243,6 +243,9 @@ def run_sign(a: argparse.Namespace) -> int:
     except UsageError as exc:
         _err(f"[usage] {exc}")
         return EXIT_USAGE
+    if a.input.lower().endswith(".ofd") and not os.path.isdir(a.input):
+        from sign.ofd.cli import run_sign as run_sign_ofd  # OFD (GB/T 33190): see sign.ofd.cli
+        return run_sign_ofd(a, job)
     if os.path.isdir(a.input):
         return _run_batch(a, job)
     if not os.path.exists(a.input):

@@ -38,6 +38,9 @@ def _iso_date(text: str) -> dt.datetime:
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    if str(args.file).lower().endswith(".ofd"):  # OFD (GB/T 33190): see sign.ofd.cli
+        from sign.ofd.cli import run_verify as run_verify_ofd
+        return run_verify_ofd(args, out, err)
     from sign.verify import PdfVerifyError, load_certificates, verify
 
     out, err = out or sys.stdout, err or sys.stderr
