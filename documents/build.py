@@ -8,8 +8,8 @@ All text is real text in one embedded subset of the CJK font; pages are A4 with 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
-from typing import List, Optional, Sequence, Tuple, Union
+from dataclasses import dataclass
+from typing import List, Optional, Tuple, Union
 
 import pikepdf
 
@@ -365,3 +365,110 @@ def build_form(spec: FormSpec, font: Optional[CJKFont] = None) -> BuiltForm:
                       description=spec.description)
     tpl.validate()
     return BuiltForm(pdf=out.getvalue(), template=tpl, page_count=n)
+
+
+# ---------------------------------------------------------------------- HTML / text input
+def _attr_float(el, name: str, default: float) -> float:
+    try:
+        return float(el.get(name, default))
+    except (TypeError, ValueError) as e:
+        raise BuildError(f"<{el.tag} {name}=...> must be a number", code="BUILD_INVALID",
+                         details=[{"field": f"{el.tag}@{name}", "error": "must be a number"}]) from e
+
+
+def _text(el) -> str:
+    return " ".join("".join(el.itertext()).split())
+
+
+def blocks_from_html(html: str) -> Tuple[Block, ...]:
+    """A small, documented HTML subset → blocks:
+
+    * ``<h1 data-subtitle="...">`` title; ``<h2>``/``<h3>`` heading; ``<p>`` paragraph;
+      ``<p class="notice" data-title="免责条款">`` framed paragraph; ``<hr>`` spacer;
+    * ``<div class="row">`` of ``<label>标签<input name=".." type="text|date|amount|image"
+      maxlength=".." data-share="1" data-lines="1" data-upper data-currency="人民币"
+      data-align="left" [optional]></label>`` → one row of fields;
+    * ``<fieldset data-label="受益人"><label><input type="checkbox" name="..">法定</label>...``;
+    * ``<table name=".." title=".." data-rows="4" data-row-height="16"><tr><th data-name=".."
+      data-share="2" data-align="right">标题</th>...</tr></table>``;
+    * ``<div class="signatures"><span data-role="insurer" data-seal data-date="seal_date">
+      保险人盖章</span>...</div>`` (the span text is the signing keyword).
+    """
+    import lxml.html
+    try:
+        root = lxml.html.fragment_fromstring(html, create_parent="div")
+    except Exception as e:  # lxml raises several types for garbage
+        raise BuildError(f"unreadable HTML: {e}", code="BUILD_INVALID") from e
+    blocks: List[Block] = []
+    for el in root:
+        tag = el.tag if isinstance(el.tag, str) else ""
+        cls = (el.get("class") or "").split()
+        if tag == "h1":
+            blocks.append(Title(_text(el), subtitle=el.get("data-subtitle", "")))
+        elif tag in ("h2", "h3"):
+            blocks.append(Heading(_text(el), size=12.0 if tag == "h2" else 11.0))
+        elif tag == "p":
+            blocks.append(Paragraph(_text(el), boxed="notice" in cls, title=el.get("data-title", ""),
+                                    size=_attr_float(el, "data-size", 9.5)))
+        elif tag == "hr":
+            blocks.append(Spacer(_attr_float(el, "data-height", 8.0)))
+        elif tag == "div" and "row" in cls:
+            items = []
+            for label in el.iter("label"):
+                inp = label.find(".//input")
+                if inp is None or not inp.get("name"):
+                    raise BuildError("each <label> in a row needs an <input name=...>", code="BUILD_INVALID")
+                ml = inp.get("maxlength")
+                items.append(FieldItem(
+                    label=" ".join((label.text or "").split()), name=inp.get("name"),
+                    type=inp.get("type", "text"), share=_attr_float(inp, "data-share", 1.0),
+                    required=inp.get("optional") is None, max_length=int(ml) if ml else None,
+                    align=inp.get("data-align", "left"), amount_upper=inp.get("data-upper") is not None,
+                    currency=inp.get("data-currency", ""), lines=int(_attr_float(inp, "data-lines", 1))))
+            if items:
+                blocks.append(FieldRow(tuple(items)))
+        elif tag == "fieldset":
+            opts = tuple((inp.get("name"), _text(label)) for label in el.iter("label")
+                         for inp in label.iter("input") if inp.get("type") == "checkbox")
+            blocks.append(CheckboxRow(el.get("data-label", ""), opts, required=el.get("required") is not None))
+        elif tag == "table":
+            ths = list(el.iter("th"))
+            if not el.get("name") or not ths:
+                raise BuildError("<table> needs name=... and <th data-name=...> headers", code="BUILD_INVALID")
+            cols = tuple((th.get("data-name"), _text(th), _attr_float(th, "data-share", 1.0),
+                          th.get("data-align", "left")) for th in ths)
+            blocks.append(TableBlock(el.get("name"), el.get("title", ""), cols,
+                                     rows=int(_attr_float(el, "data-rows", 5)),
+                                     row_height=_attr_float(el, "data-row-height", 16.0),
+                                     required=el.get("optional") is None))
+        elif tag == "div" and "signatures" in cls:
+            boxes = tuple(SignatureBox(sp.get("data-role", "signer"), _text(sp),
+                                       date_field=sp.get("data-date"), seal=sp.get("data-seal") is not None)
+                          for sp in el.iter("span"))
+            blocks.append(SignatureRow(boxes))
+        elif tag:
+            raise BuildError(f"unsupported element <{tag}>", code="BUILD_INVALID",
+                             details=[{"field": tag, "error": "unsupported element"}])
+    return tuple(blocks)
+
+
+def blocks_from_text(text: str) -> Tuple[Block, ...]:
+    """Plain text: the first line is the title, blank-line separated paragraphs follow."""
+    paras = [" ".join(p.split("\n")).strip() for p in text.strip().split("\n\n")]
+    paras = [p for p in paras if p]
+    if not paras:
+        raise BuildError("empty text", code="BUILD_INVALID")
+    lines = text.strip().splitlines()
+    blocks: List[Block] = [Title(lines[0].strip())]
+    body = "\n".join(lines[1:]).strip()
+    blocks += [Paragraph(" ".join(p.split())) for p in body.split("\n\n") if p.strip()]
+    return tuple(blocks)
+
+
+def build_from_html(html: str, *, code: str, title: str = "", version: int = 1, issuer: str = "",
+                    font: Optional[CJKFont] = None) -> BuiltForm:
+    blocks = blocks_from_html(html) if "<" in html else blocks_from_text(html)
+    if not title:
+        title = next((b.text for b in blocks if isinstance(b, Title)), code)
+    return build_form(FormSpec(code=code, title=title, version=version, issuer=issuer, blocks=blocks),
+                      font)

@@ -18,7 +18,7 @@ text, a red mark where text was deleted, a summary band on page 1).
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import pikepdf

@@ -31,9 +31,10 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import pikepdf
 
-from .draw import Canvas, baseline, wrap
+from .draw import Canvas, wrap
 from .errors import FillError, PdfInputError
 from .fonts import CJKFont, default_font, embed_font
+from .pdfutil import append_content, own_resources
 from .template import FieldDef, TemplateDef, check_against_pdf
 
 FONT_RES = "FillCJK"
@@ -400,7 +401,7 @@ class TemplateFiller:
             font_obj = embed_font(pdf, font, sub) if chars else None
             for page_no, cv in canvases.items():
                 page = pdf.pages[page_no - 1].obj
-                res = _own_resources(pdf, page)
+                res = own_resources(page)
                 fname = FONT_RES
                 if font_obj is not None:
                     fonts = res.get("/Font")
@@ -417,7 +418,7 @@ class TemplateFiller:
                     for name, img in page_images.items():
                         xo["/" + name] = _image_xobject(pdf, img)
                 data = cv.render(font, sub, fname)
-                _append_content(pdf, page, data)
+                append_content(pdf, page, data)
             if info:
                 for k, v in info.items():
                     pdf.docinfo["/" + k] = pikepdf.String(v)
@@ -428,32 +429,6 @@ class TemplateFiller:
             return out.getvalue()
         finally:
             pdf.close()
-
-
-def _own_resources(pdf: pikepdf.Pdf, page: pikepdf.Dictionary) -> pikepdf.Dictionary:
-    """The page's own /Resources (a copy of inherited ones if needed), made direct-per-page."""
-    res = page.get("/Resources")
-    if res is None:
-        node = page.get("/Parent")
-        while isinstance(node, pikepdf.Dictionary) and res is None:
-            res = node.get("/Resources")
-            node = node.get("/Parent")
-    new = pikepdf.Dictionary()
-    if isinstance(res, pikepdf.Dictionary):
-        for k, v in res.items():
-            # sub-dictionaries we may add to are copied so other pages sharing them are untouched
-            new[k] = pikepdf.Dictionary(dict(v.items())) if k in ("/Font", "/XObject") and isinstance(v, pikepdf.Dictionary) else v
-    page["/Resources"] = new
-    return new
-
-
-def _append_content(pdf: pikepdf.Pdf, page: pikepdf.Dictionary, data: bytes) -> None:
-    old = page.get("/Contents")
-    olds = list(old) if isinstance(old, pikepdf.Array) else [old] if old is not None else []
-    q = pdf.make_stream(b"q\n")
-    ours = pikepdf.Stream(pdf, b"")
-    ours.write(zlib.compress(b"\nQ\n" + data + b"\n", 6), filter=pikepdf.Name.FlateDecode)
-    page["/Contents"] = pikepdf.Array([q, *olds, pdf.make_indirect(ours)])
 
 
 _FILLERS: "OrderedDict[Tuple[bytes, TemplateDef, int], TemplateFiller]" = OrderedDict()
@@ -488,4 +463,4 @@ def fill(template_pdf: bytes, tpl: TemplateDef, params: Mapping[str, Any], *,
 
 
 __all__ = ["fill", "prepare", "TemplateFiller", "filler_for", "amount_upper", "format_amount",
-           "format_date", "baseline"]
+           "format_date"]

@@ -181,8 +181,8 @@ class CJKFont:
         cm = self._cmap
         return self.subset(cm[ord(ch)] for ch in set(text) if ord(ch) in cm)
 
-    def subset(self, gids: Iterable[int], *, text_of: Optional[Mapping[int, str]] = None
-               ) -> Subset:
+    def subset(self, gids: Iterable[int]) -> Subset:
+        """The subset holding ``gids`` (+ .notdef and composite components); LRU-cached."""
         key = frozenset(gids)
         with self._lock:
             hit = self._cache.get(key)
