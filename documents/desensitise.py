@@ -22,7 +22,7 @@ import pikepdf
 
 from .draw import Canvas
 from .fonts import CJKFont, default_font
-from .pdfutil import Flattened, draw_canvases, flatten_annotations, open_pdf, page_box, save_pdf
+from .pdfutil import Flattened, draw_canvases, flatten_annotations, open_pdf, save_pdf, visual_canvas
 
 WATERMARK = "脱敏副本 仅供查阅"
 DEFAULT_NOTE = "本文件为脱敏副本，签章已作脱敏处理，不具有签章效力；原件以电子档案为准。"
@@ -131,9 +131,9 @@ def desensitise(signed_pdf: bytes, *, watermark: str = WATERMARK, note: str = DE
         flat = flatten_annotations(pdf, on_appearance=recolour)
         canvases: Dict[int, Canvas] = {}
         for pno, page in enumerate(pdf.pages, 1):
-            x0, y0, x1, y1 = page_box(page)
-            w, h = x1 - x0, y1 - y0
-            cv = canvases[pno] = Canvas()
+            cv, w, h = visual_canvas(page)
+            canvases[pno] = cv
+            x0, y0, x1, y1 = 0.0, 0.0, w, h
             band_h = 20.0
             cv.rect(x0, y1 - band_h - 2, w, band_h, fill=(0.25, 0.25, 0.25), alpha_gs=b"DsBand")
             cv.text_in(font, (x0, y1 - band_h - 2, w, band_h), f"{watermark}　{note}" if note else watermark,

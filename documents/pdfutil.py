@@ -44,6 +44,21 @@ def page_box(page: pikepdf.Page) -> Box:
     return (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
 
 
+def visual_canvas(page: pikepdf.Page) -> Tuple[Canvas, float, float]:
+    """A canvas whose coordinates are the page *as displayed* (CropBox, after /Rotate): origin
+    at the visible bottom-left corner, returns (canvas, visible width, visible height)."""
+    from sign.pdf.geometry import PageGeometry
+    geo = PageGeometry.of(page.obj)
+    ox, oy = geo.to_user(0, 0)
+    ax, ay = geo.to_user(1, 0)
+    cx, cy = geo.to_user(0, 1)
+    cv = Canvas()
+    cv.raw(b"%s %s %s %s %s %s cm" % tuple(f"{v:.4f}".encode() for v in (ax - ox, ay - oy, cx - ox, cy - oy, ox, oy)))
+    x0, y0, x1, y1 = geo.box
+    w, h = (y1 - y0, x1 - x0) if geo.rotate in (90, 270) else (x1 - x0, y1 - y0)
+    return cv, w, h
+
+
 def _rect(a) -> Box:
     x0, y0, x1, y1 = (float(v) for v in a)
     return (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))

@@ -24,7 +24,7 @@ import pikepdf
 from .draw import Canvas, fmt
 from .errors import DocumentError
 from .fonts import CJKFont, default_font
-from .pdfutil import draw_canvases, flatten_annotations, open_pdf, page_box, save_pdf
+from .pdfutil import draw_canvases, flatten_annotations, open_pdf, save_pdf, visual_canvas
 
 QR_TAG = "DocQR"
 
@@ -91,21 +91,39 @@ def make_print_copy(pdf_bytes: bytes, *, base_url: str, key: bytes, code: Option
         flatten_annotations(pdf)
         canvases: Dict[int, Canvas] = {}
         for pno, page in enumerate(pdf.pages, 1):
-            x0, y0, x1, y1 = page_box(page)
-            margin = 10.0
-            qx, qy = x1 - margin - qr_size, y0 + margin + 14
-            cv = canvases[pno] = Canvas()
+            cv, w, h = visual_canvas(page)
+            canvases[pno] = cv
+            qx, qy = _place(page, w, h, qr_size)
             cv.raw(_qr_ops(matrix, qx, qy, qr_size, code))
-            text = f"{label} {code}"
-            cv.text_in(font, (qx - 40, y0 + margin + 2, qr_size + 40, 12), text, 7.5, "right")
-            cv.text_in(font, (x0 + margin, y0 + margin - 6, x1 - x0 - 2 * margin, 9),
+            cv.text_in(font, (qx - 30, qy - 11, qr_size + 30, 10), f"{label} {code}", 7, "right")
+            cv.text_in(font, (0, 1, w - 4, 8),
                        f"扫码或访问 {url} 核验本件真伪  打印件第 {pno}/{len(pdf.pages)} 页",
-                       6, "right", (0.3, 0.3, 0.3))
+                       5.5, "right", (0.3, 0.3, 0.3))
         draw_canvases(pdf, font, canvases)
         pdf.docinfo["/Subject"] = pikepdf.String(f"print copy {code}")
         return PrintCopy(save_pdf(pdf), code, url, sha)
     finally:
         pdf.close()
+
+
+def _place(page: pikepdf.Page, w: float, h: float, size: float) -> Tuple[float, float]:
+    """QR position (visual coordinates): the first page corner whose footprint (QR + caption)
+    has no text — bottom-right, top-right, bottom-left, top-left — else bottom-right."""
+    from sign.pdf.geometry import PageGeometry
+    from sign.pdf.text import page_glyphs
+    margin = 10.0
+    corners = [(w - margin - size, margin + 12), (w - margin - size, h - margin - size),
+               (margin + 30, margin + 12), (margin + 30, h - margin - size)]
+    try:
+        boxes = [g.box for g in page_glyphs(page) if g.text.strip()]
+    except (pikepdf.PdfError, ValueError, KeyError, TypeError):
+        return corners[0]
+    geo = PageGeometry.of(page.obj)
+    for qx, qy in corners:
+        fx0, fy0, fx1, fy1 = geo.visual_rect_to_user(qx - 30, qy - 12, size + 30, size + 12)
+        if not any(b[0] < fx1 and b[2] > fx0 and b[1] < fy1 and b[3] > fy0 for b in boxes):
+            return qx, qy
+    return corners[0]
 
 
 def read_qr_matrix(pdf_bytes: bytes, page: int = 1) -> Tuple[str, List[List[bool]]]:

@@ -108,3 +108,49 @@ def test_print_copy_requires_http_base():
     with pytest.raises(DocumentError) as ei:
         make_print_copy(pdf, base_url="javascript:alert(1)", key=KEY)
     assert ei.value.code == "PRINT_BASE_URL_INVALID"
+
+
+def _stamp_pdf(rotate: int = 0) -> bytes:
+    """A page with a vector red seal in a /Stamp annotation (no image) and some text."""
+    from documents.build import FormSpec, Paragraph, Title, build_form
+    built = build_form(FormSpec(code="v", title="v", blocks=(Title("回执"), Paragraph("已收到保险合同。"))))
+    d = pikepdf.open(io.BytesIO(built.pdf))
+    ap = d.make_stream(b"q 0.86 0.08 0.08 rg 0.86 0.08 0.08 RG 6 w 50 50 m 50 77.6 27.6 100 0 100 c S "
+                       b"40 40 20 20 re f 1 0 0 0 k 10 10 10 10 re f Q")
+    ap.Type, ap.Subtype, ap.BBox = pikepdf.Name.XObject, pikepdf.Name.Form, [0, 0, 100, 100]
+    annot = d.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Stamp,
+                                               Rect=[200, 400, 300, 500], F=4,
+                                               AP=pikepdf.Dictionary(N=ap)))
+    d.pages[0].Annots = d.make_indirect(pikepdf.Array([annot]))
+    if rotate:
+        d.pages[0].Rotate = rotate
+    buf = io.BytesIO()
+    d.save(buf)
+    return buf.getvalue()
+
+
+def test_desensitise_vector_seal_and_rotated_page():
+    doc = _stamp_pdf()
+    assert red_pixels(render(doc), (200, 400, 300, 500)) > 20
+    copy = desensitise(doc)
+    assert [s.kind for s in copy.seals] == ["stamp"]
+    assert red_pixels(render(copy.pdf), (200, 400, 300, 500)) == 0
+    rotated = desensitise(_stamp_pdf(rotate=90)).pdf
+    im = render(rotated)
+    assert im.width > im.height                                  # shown landscape
+    assert sum(1 for r, g, b in im.getdata() if r > 150 and g < 110 and b < 110) == 0
+    assert squash(WATERMARK) in squash(pdftotext(rotated))
+    # the band is at the top of the page as displayed: dark pixels in the first rows
+    top = im.crop((0, 0, im.width, 12))
+    assert sum(1 for p in top.getdata() if max(p) < 100) > im.width * 3
+
+
+def test_print_copy_on_rotated_page():
+    copy = make_print_copy(_stamp_pdf(rotate=270), base_url=BASE, key=KEY)
+    code, matrix = read_qr_matrix(copy.pdf)
+    assert code == copy.short_code and matrix == qr_matrix(copy.url)
+    try:
+        import zxingcpp  # noqa: F401
+    except ImportError:
+        return
+    assert _decode_qr(render(copy.pdf, dpi=150)) == [copy.url]
