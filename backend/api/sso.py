@@ -34,11 +34,12 @@ class OidcDenied(Unauthorized):
 @bp.get("/oidc/login")
 @openapi.summary("Start an OIDC login: 302 to the identity provider (query: tenant, return_to)")
 async def oidc_login(request: Request) -> HTTPResponse:
+    """``return_to``: a path of the console, handed back by the callback."""
     tenant = request.args.get("tenant")
     if not tenant:
         raise ValidationFailed("query parameter tenant is required", code="QUERY_INVALID")
     url = await sso_oidc.start(request.app.ctx.runtime, tenant,
-                               (request.args.get("return_to") or "")[:500])
+                               request.args.get("return_to") or "")
     return redirect(url, status=302, headers={"Cache-Control": "no-store"})
 
 
@@ -47,9 +48,11 @@ async def oidc_login(request: Request) -> HTTPResponse:
 async def oidc_callback(request: Request) -> HTTPResponse:
     if request.args.get("error"):
         raise OidcDenied(f"the identity provider answered {request.args.get('error')[:64]}")
-    opened = await sso_oidc.finish(request.app.ctx.runtime, request.args.get("code", ""),
-                                   request.args.get("state", ""), client_ip(request))
-    return json(opened.to_dict(), status=201, headers={"Cache-Control": "no-store"})
+    opened, return_to = await sso_oidc.finish(request.app.ctx.runtime,
+                                              request.args.get("code", ""),
+                                              request.args.get("state", ""), client_ip(request))
+    return json({**opened.to_dict(), "return_to": return_to or None}, status=201,
+                headers={"Cache-Control": "no-store"})
 
 
 @bp.post("/ticket")

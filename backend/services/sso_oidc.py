@@ -209,6 +209,9 @@ async def provider_jwks(client: httpx.AsyncClient, uri: str, refresh: bool = Fal
 async def start(runtime, tenant_id: str, return_to: str = "") -> str:
     """Store the login state and return the provider's authorization URL."""
     issuer, client_id, redirect = _config(runtime.settings)
+    if return_to and (not return_to.startswith("/") or return_to.startswith("//")
+                      or "\\" in return_to or len(return_to) > 500):
+        raise BadRequest("return_to must be a path of this site", code="RETURN_TO_INVALID")
     tenant = await Tenant.get_or_none(id=parse_uuid(tenant_id, TenantNotFound))
     if tenant is None or not tenant.is_active:
         raise TenantNotFound()
@@ -238,7 +241,9 @@ async def _consume_state(runtime, state: str) -> dict[str, Any]:
     return json.loads(raw)
 
 
-async def finish(runtime, code: str, state: str, ip: str = "") -> admin_sessions.OpenedSession:
+async def finish(runtime, code: str, state: str,
+                 ip: str = "") -> tuple[admin_sessions.OpenedSession, str]:
+    """The session, and the console path the login started from (``return_to``)."""
     settings = runtime.settings
     issuer, client_id, redirect = _config(settings)
     login = await _consume_state(runtime, state)
@@ -282,7 +287,8 @@ async def finish(runtime, code: str, state: str, ip: str = "") -> admin_sessions
     if user is None or user.status != "active":
         await _refused(login["tenant"], "unknown or disabled user")
         raise SsoUserUnknown()
-    return await admin_sessions.open_session(user, "oidc", settings.session_ttl_seconds, ip)
+    opened = await admin_sessions.open_session(user, "oidc", settings.session_ttl_seconds, ip)
+    return opened, login.get("return_to", "")
 
 
 async def _refused(tenant_id: str, reason: str) -> None:

@@ -312,6 +312,9 @@ class _Syncer:
                 continue
             seen.add(item.id)
             unit = dept = None
+            if item.status == "disabled" and item.id in existing:
+                await self._disable_leaver(existing[item.id])
+                continue
             if item.unit_id:
                 unit = units.get(item.unit_id)
                 if unit is None:
@@ -359,6 +362,17 @@ class _Syncer:
                 self.report.count("users", "updated")
         return seen
 
+    async def _disable_leaver(self, row: User) -> None:
+        """A user marked disabled: only the status changes (the record may carry nothing else,
+        and may still name a unit that is gone)."""
+        if row.status == "disabled":
+            self.report.count("users", "unchanged")
+            return
+        row.status, row.disabled_at = "disabled", self.now
+        await row.save(update_fields=["status", "disabled_at", "updated_at"])
+        self.report.count("users", "disabled")
+        await self._user_disabled(row)
+
     def _snapshot(self, row: User) -> dict[str, Any]:
         return {"name": row.name, "unit": row.unit_id, "dept": row.department_id,
                 "mobile": row.mobile_index, "status": row.status, "push": row.push_id,
@@ -366,11 +380,6 @@ class _Syncer:
 
     def _set_fields(self, row: User, item: UserIn, unit: Unit | None, dept: Department | None,
                     index: str | None) -> None:
-        if item.status == "disabled" and row._saved_in_db:
-            # a leaver: only the status changes (the record may carry nothing else)
-            if row.status != "disabled":
-                row.status, row.disabled_at = "disabled", self.now
-            return
         row.name = item.name
         row.unit_id = unit.id if unit else None
         row.department_id = dept.id if dept else None

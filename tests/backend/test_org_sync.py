@@ -80,6 +80,10 @@ async def test_incremental_sync_applies_only_what_it_carries(org_api):
     assert leaver.status == "disabled" and leaver.mobile_masked == "139****0002"  # kept
     moved = await User.get(push_id="E0004")
     assert moved.unit_id == (await Unit.get(push_id="BJ-CY")).id and moved.department_id is None
+    # a leaver may name a unit that is gone: still disabled, not a conflict
+    gone_unit = push(org_api, "incremental", {"users": [
+        {"id": "E0005", "name": "业务员戊", "unit_id": "CLOSED", "status": "disabled"}]})
+    assert gone_unit["conflicts"] == [] and gone_unit["disabled"] == 1
     # a disabled user reappearing active is enabled again
     again = push(org_api, "incremental", {"users": [
         {"id": "E0002", "name": "安全管理员乙", "mobile": "13900000002", "unit_id": "HQ",

@@ -93,3 +93,15 @@ def test_the_verifier_refuses_malformed_tokens(oidc):
         sso_oidc.verify_id_token(good, jwks, **{**kwargs, "nonce": "other"})
     with pytest.raises(sso_oidc.IdTokenInvalid, match="expired"):
         sso_oidc.verify_id_token(good, jwks, **kwargs, now=10**11)
+
+
+def test_return_to_is_a_local_path_handed_back(org_server, oidc, pushed_org):
+    with httpx.Client(follow_redirects=False, timeout=10) as browser:
+        start = browser.get(f"{org_server}/sso/oidc/login",
+                            params={"tenant": ORG_TENANT_ID, "return_to": "/console/seals?x=1"})
+        callback = browser.get(start.headers["location"]).headers["location"]
+        assert browser.get(callback).json()["return_to"] == "/console/seals?x=1"
+        for evil in ("https://evil.example.com/", "//evil.example.com", "/\\evil.example.com"):
+            refused = browser.get(f"{org_server}/sso/oidc/login",
+                                  params={"tenant": ORG_TENANT_ID, "return_to": evil})
+            assert refused.status_code == 400 and refused.json()["code"] == "RETURN_TO_INVALID"
