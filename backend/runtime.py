@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Mapping
 
 from backend.cache import Cache, create_cache
@@ -44,7 +45,9 @@ class Runtime:
         """The notify channel by name, built on first use from the environment (notify.config);
         its duplicate guard keeps results in this runtime's cache (Redis when configured)."""
         if self._channels is None:
-            self._channels = build_channels(self.environ, results=self.cache)
+            env = dict(os.environ if self.environ is None else self.environ)
+            env.setdefault("ENV", self.settings.env)
+            self._channels = build_channels(env, results=self.cache)
         return self._channels[name]
 
     def pki(self) -> PlatformPKI:

@@ -5,6 +5,7 @@ from sanic import Sanic
 
 
 def register(app: Sanic) -> None:
-    from miniapp_api import h5
+    from miniapp_api import demo, h5
 
     app.blueprint(h5.bp)
+    app.blueprint(demo.bp)

@@ -205,12 +205,14 @@ def api(server, tenant):
 @pytest.fixture(scope="session")
 def provider_fakes():
     from tests.fakes.identity_servers import FakeAliyunMarket
-    from tests.fakes.notify_servers import FakeAliyunSms
+    from tests.fakes.notify_servers import FakeAliyunSms, FakeSmtp
 
-    fakes = {"market": FakeAliyunMarket(), "sms": FakeAliyunSms().start()}
+    fakes = {"market": FakeAliyunMarket(), "sms": FakeAliyunSms().start(),
+             "smtp": FakeSmtp().start()}
     yield fakes
     fakes["market"].close()
     fakes["sms"].stop()
+    fakes["smtp"].stop()
 
 
 @pytest.fixture(scope="session")
@@ -228,7 +230,9 @@ def provider_env(test_env, provider_fakes) -> dict[str, str]:
            "ALIYUN_ACCESS_KEY_ID": key_id, "ALIYUN_ACCESS_KEY_SECRET": key_secret,
            "ALIYUN_SMS_SIGN_NAME": "测试保险", "ALIYUN_SMS_ENDPOINT": sms.url,
            "ALIYUN_SMS_TEMPLATES": "SIGN_LINK=SMS_100001,OTP_CODE=SMS_100002,SIGN_COMPLETED=SMS_100003",
-           "NOTIFY_TIMEOUT_SECONDS": "0.5"}
+           "NOTIFY_TIMEOUT_SECONDS": "0.5",
+           "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(provider_fakes["smtp"].port),
+           "SMTP_FROM": "电子签 <esign@insurer.example>", "SMTP_STARTTLS": "false"}
 
 
 @pytest.fixture(scope="session")
@@ -255,6 +259,13 @@ def sms(provider_fakes):
     fake.accepted.clear()
     fake._script.clear()
     return fake
+
+
+@pytest.fixture
+def smtp(provider_fakes):
+    """The fake SMTP server (aiosmtpd), its inbox emptied."""
+    provider_fakes["smtp"].messages.clear()
+    return provider_fakes["smtp"]
 
 
 @pytest.fixture

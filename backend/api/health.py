@@ -35,6 +35,7 @@ async def landing(request: Request) -> HTTPResponse:
         "<!doctype html><meta charset=utf-8><title>电子签章平台 · e-sign backend</title>"
         "<h1>电子签章平台 e-sign backend</h1><ul>"
         "<li><a href=/readyz>/readyz</a> readiness</li>"
-        "<li><a href=/docs>/docs</a> REST API (OpenAPI)</li></ul>"
+        "<li><a href=/docs>/docs</a> REST API (OpenAPI)</li>"
+        "<li><a href=/demo/messages>/demo/messages</a> messages of the demo (local channel)</li></ul>"
         "<p>Business systems call <code>/api/v1</code> with a signed request "
         "(see README, <code>backend/client.py</code>).</p>")

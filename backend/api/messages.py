@@ -1,6 +1,8 @@
 """/api/v1/messages: send a templated message and read its delivery log."""
 from __future__ import annotations
 
+import base64
+
 from pydantic import Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
@@ -9,9 +11,16 @@ from sanic_ext import openapi
 from backend.api.bodies import StrictBody, parse_json
 from backend.api.idempotent import respond_idempotent
 from backend.api.middleware import authenticated
+from backend.errors import ValidationFailed
 from backend.services import messages as service
 
 bp = Blueprint("messages", url_prefix="/api/v1/messages")
+
+
+class Attachment(StrictBody):
+    filename: str = Field(..., min_length=1, max_length=100)
+    content_base64: str
+    mime: str = Field("application/pdf", max_length=100)
 
 
 class SendMessage(StrictBody):
@@ -20,6 +29,17 @@ class SendMessage(StrictBody):
                            description="mobile, WeChat openid, DingTalk userid or e-mail")
     template: str = Field(..., min_length=1, max_length=64)
     params: dict[str, str] = Field(default_factory=dict)
+    attachments: list[Attachment] = Field(default_factory=list, max_length=5,
+                                          description="e-mail only: files to attach")
+
+
+def _attachments(body: SendMessage) -> list[tuple[str, bytes, str]]:
+    try:
+        return [(a.filename, base64.b64decode(a.content_base64, validate=True), a.mime)
+                for a in body.attachments]
+    except ValueError:
+        raise ValidationFailed("attachment content is not base64",
+                               code="ATTACHMENT_INVALID") from None
 
 
 @bp.post("/")
@@ -35,7 +55,8 @@ async def send(request: Request) -> HTTPResponse:
         message = await service.queue_message(
             tenant, runtime, channel=body.channel, recipient=body.recipient,
             template=body.template, params=body.params,
-            idempotency_key=request.headers.get("Idempotency-Key"))
+            idempotency_key=request.headers.get("Idempotency-Key"),
+            attachments=_attachments(body))
         return 202, await service.present_message(message)
 
     return await respond_idempotent(request, action)

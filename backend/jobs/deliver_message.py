@@ -61,7 +61,10 @@ async def deliver(runtime, message_id: str) -> str:
 
 
 def _to_message(runtime, row: OutboundMessage) -> Message:
+    from backend.services.messages import open_attachments
+
     return Message(
+        attachments=open_attachments(runtime, row.attachments),
         channel=row.channel, template=row.template, idempotency_key=str(row.id),
         recipient=runtime.cipher.decrypt(row.recipient_enc, "message.recipient"),
         params=json.loads(runtime.cipher.decrypt(row.params_enc, "message.params")))

@@ -46,9 +46,27 @@ def check_template(template: str, params: dict[str, Any]) -> dict[str, str]:
         raise TemplateInvalid(exc.message) from None
 
 
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+
+
+def seal_attachments(runtime: Runtime, attachments: list[tuple[str, bytes, str]]) -> list[dict]:
+    """Attachments (e.g. the signed PDF) kept SM4-encrypted in the message row until sent."""
+    if sum(len(data) for _, data, _ in attachments) > MAX_ATTACHMENT_BYTES:
+        raise ValidationFailed("attachments exceed 10 MB", code="ATTACHMENTS_TOO_LARGE")
+    return [{"filename": name, "mime": mime,
+             "data_enc": runtime.cipher.encrypt(data, "message.attachment")}
+            for name, data, mime in attachments]
+
+
+def open_attachments(runtime: Runtime, stored: list[dict]) -> list[tuple[str, bytes, str]]:
+    return [(a["filename"], runtime.cipher.decrypt_bytes(a["data_enc"], "message.attachment"),
+             a["mime"]) for a in stored]
+
+
 async def queue_message(tenant: Tenant, runtime: Runtime, *, channel: str, recipient: str,
                         template: str, params: dict[str, Any],
-                        idempotency_key: str | None = None) -> OutboundMessage:
+                        idempotency_key: str | None = None,
+                        attachments: list[tuple[str, bytes, str]] = ()) -> OutboundMessage:
     if channel not in CHANNELS:
         raise UnknownChannel()
     clean = check_template(template, params)
@@ -64,7 +82,7 @@ async def queue_message(tenant: Tenant, runtime: Runtime, *, channel: str, recip
             recipient_index=runtime.cipher.blind_index(recipient, f"recipient:{channel}"),
             params_enc=runtime.cipher.encrypt(json.dumps(clean, ensure_ascii=False),
                                               "message.params"),
-            idempotency_key=key)
+            idempotency_key=key, attachments=seal_attachments(runtime, list(attachments)))
         await audit.record("message.queue", f"message:{message.id}",
                            details={"channel": channel, "template": template})
     await enqueue_delivery(runtime, message)
@@ -101,6 +119,7 @@ async def present_message(message: OutboundMessage) -> dict[str, Any]:
         "recipient": message.recipient_masked, "status": message.status,
         "provider_message_id": message.provider_message_id, "attempts": message.attempts,
         "last_error": message.last_error,
+        "attachments": [a["filename"] for a in message.attachments],
         "created_at": message.created_at.isoformat(),
         "sent_at": message.sent_at.isoformat() if message.sent_at else None,
         "delivered_at": message.delivered_at.isoformat() if message.delivered_at else None,

@@ -125,3 +125,25 @@ async def test_sms_intent_code_confirms_the_signature_intent(papi, sms, market, 
     assert wrong.status_code == 422
     done = papi.post(f"/api/v1/identity/intents/{intent['id']}/confirm", {"code": code})
     assert done.status_code == 200 and done.json()["confirmed"] is True
+
+
+async def test_an_email_carries_the_signed_pdf_as_an_attachment(papi, smtp, run_jobs):
+    import base64
+
+    pdf = b"%PDF-1.7 signed policy bytes"
+    queued = papi.post("/api/v1/messages", {
+        "channel": "email", "recipient": "zhangsan@example.com", "template": "SIGN_COMPLETED",
+        "params": {"name": "张三", "doc_title": "个人意外险电子保单"},
+        "attachments": [{"filename": "policy.pdf",
+                         "content_base64": base64.b64encode(pdf).decode()}]}).json()
+    assert queued["attachments"] == ["policy.pdf"]
+    row = await OutboundMessage.get(id=queued["id"])
+    assert b"signed policy" not in json.dumps(row.attachments).encode()
+    await run_jobs()
+    assert papi.get(f"/api/v1/messages/{queued['id']}").json()["status"] == "sent"
+    (got,) = smtp.messages
+    mail = got["message"]
+    assert got["rcpt_tos"] == ["zhangsan@example.com"]
+    assert "个人意外险电子保单" in mail["Subject"]
+    (part,) = [p for p in mail.iter_attachments()]
+    assert part.get_filename() == "policy.pdf" and part.get_content() == pdf

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import httpx
 
@@ -46,6 +47,15 @@ def test_zero_setup_default_sqlite_in_process_cache_and_demo_tenant(tmp_path):
     try:
         with ApiClient(url, creds["app_key"], creds["app_secret"]) as api:
             assert api.get("/api/v1/whoami").json()["tenant_id"] == creds["tenant_id"]
+            api.post("/api/v1/messages", {"channel": "sms", "recipient": "13800138000",
+                                          "template": "OTP_CODE",
+                                          "params": {"code": "246810", "minutes": "5"}})
+            for _ in range(50):  # jobs run in-process; the local channel shows the SMS
+                if "246810" in httpx.get(f"{url}/demo/messages").text:
+                    break
+                time.sleep(0.1)
+            else:
+                raise AssertionError("the demo SMS never appeared on /demo/messages")
     finally:
         stop_server(proc)
     assert creds["app_secret"] not in (tmp_path / "log2").read_text()
