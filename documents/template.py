@@ -345,3 +345,29 @@ def check_against_pdf(tpl: TemplateDef, page_sizes: List[Tuple[float, float]]) -
             errs.append({"field": f"sign_positions[{i}].page", "error": f"the PDF has {len(page_sizes)} page(s)"})
     if errs:
         raise TemplateError(f"template does not fit the PDF: {len(errs)} problem(s)", details=errs)
+
+
+def check_sign_keywords(pdf_bytes: bytes, tpl: TemplateDef) -> None:
+    """Raise ``TemplateError`` listing every keyword signing position whose keyword is not found
+    in the PDF (on its page, or anywhere), using the same search as the signer
+    (``sign.pdf.text``), so a template is refused at upload rather than at signing time."""
+    import io
+
+    import pikepdf
+
+    from sign.pdf.text import find_keyword
+    errs = []
+    with pikepdf.open(io.BytesIO(pdf_bytes)) as pdf:
+        n = len(pdf.pages)
+        for i, s in enumerate(tpl.sign_positions):
+            if s.keyword is None:
+                continue
+            if s.page is not None and s.page > n:
+                errs.append({"field": f"sign_positions[{i}].page", "error": f"the PDF has {n} page(s)"})
+                continue
+            pages = [s.page - 1] if s.page else range(n)
+            if not find_keyword(pdf, s.keyword, pages):
+                errs.append({"field": f"sign_positions[{i}].keyword",
+                             "error": f"keyword {s.keyword!r} not found in the PDF"})
+    if errs:
+        raise TemplateError(f"signing keywords missing: {len(errs)}", details=errs)

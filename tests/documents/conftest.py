@@ -2,37 +2,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
-import json
-import pathlib
 
 import pytest
 
-from documents.template import TemplateDef
-
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-TEMPLATES = ROOT / "templates"
-CODES = ("e_policy", "application", "endorsement", "receipt", "claim_form", "agent_agreement",
-         "reinsurance", "guarantee_letter")
-
-
-def load_template(code: str):
-    pdf = (TEMPLATES / f"{code}.pdf").read_bytes()
-    tpl = TemplateDef.from_json((TEMPLATES / f"{code}.json").read_text(encoding="utf-8"))
-    sample = json.loads((TEMPLATES / f"{code}.sample.json").read_text(encoding="utf-8"))
-    return pdf, tpl, sample
-
-
-def red_seal_png(size: int = 240) -> bytes:
-    """A red round company seal with a star, transparent background."""
-    from PIL import Image, ImageDraw
-    im = Image.new("RGBA", (size, size), (0, 0, 0, 0))
-    d = ImageDraw.Draw(im)
-    d.ellipse((6, 6, size - 6, size - 6), outline=(220, 20, 20, 255), width=10)
-    d.regular_polygon((size / 2, size / 2, size / 5), 5, fill=(220, 20, 20, 255))
-    buf = io.BytesIO()
-    im.save(buf, "PNG")
-    return buf.getvalue()
+from .doc_testkit import load_template, red_seal_png
 
 
 @pytest.fixture(scope="session")

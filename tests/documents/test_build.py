@@ -11,8 +11,7 @@ from documents.build import (FieldItem, FieldRow, FormSpec, Paragraph, Title, bu
 from documents.errors import BuildError
 from documents.fill import fill
 
-from .conftest import CODES, TEMPLATES, load_template
-from .test_fill import pdftotext, squash
+from .doc_testkit import CODES, TEMPLATES, load_template, pdftotext, squash
 
 HTML = """
 <h1 data-subtitle="演示">车辆保险投保单</h1>
@@ -99,3 +98,20 @@ def test_templates_are_reproducible():
 def test_paragraph_block_wraps_cjk():
     built = build_form(FormSpec(code="p", title="p", blocks=(Paragraph("保险" * 200),)))
     assert squash(pdftotext(built.pdf)).count("保险") == 200
+
+
+def test_sign_keywords_checked_against_the_pdf():
+    from dataclasses import replace
+
+    from documents.errors import TemplateError
+    from documents.template import SignPosition, check_sign_keywords
+    for code in CODES:
+        pdf, tpl, _ = load_template(code)
+        check_sign_keywords(pdf, tpl)
+    pdf, tpl, _ = load_template("receipt")
+    bad = replace(tpl, sign_positions=tpl.sign_positions + (
+        SignPosition(role="x", keyword="不存在的关键词"), SignPosition(role="y", keyword="投保人签名", page=3)))
+    with pytest.raises(TemplateError) as ei:
+        check_sign_keywords(pdf, bad)
+    n = len(tpl.sign_positions)
+    assert [d["field"] for d in ei.value.details] == [f"sign_positions[{n}].keyword", f"sign_positions[{n + 1}].page"]

@@ -4,8 +4,7 @@ from __future__ import annotations
 from documents.compare import compare
 from documents.fill import fill
 
-from .conftest import load_template
-from .test_derived import render
+from .doc_testkit import load_template, render
 
 
 def test_compare_finds_sum_insured_change():

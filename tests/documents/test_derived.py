@@ -14,24 +14,10 @@ from documents.desensitise import WATERMARK, desensitise
 from documents.errors import DocumentError, PdfInputError
 from documents.print_copy import make_print_copy, qr_matrix, read_qr_matrix, short_code
 
-from .conftest import load_template
-from .test_fill import pdftotext, squash
+from .doc_testkit import load_template, pdftotext, red_pixels, render, squash
 
 KEY = b"print-copy-key-0123456789abcdef!"
 BASE = "https://esign.example.com"
-
-
-def render(data: bytes, dpi: int = 50, page: int = 1) -> Image.Image:
-    out = subprocess.run(["pdftoppm", "-r", str(dpi), "-f", str(page), "-l", str(page), "-png", "-"],
-                         input=data, capture_output=True, check=True).stdout
-    return Image.open(io.BytesIO(out)).convert("RGB")
-
-
-def red_pixels(im: Image.Image, box_pt, dpi: int = 50, page_h: float = 841.89) -> int:
-    s = dpi / 72.0
-    x0, y0, x1, y1 = box_pt
-    crop = im.crop((int(x0 * s), int((page_h - y1) * s), int(x1 * s) + 1, int((page_h - y0) * s) + 1))
-    return sum(1 for r, g, b in crop.getdata() if r > 150 and g < 110 and b < 110)
 
 
 def seal_rect(signed: bytes):

@@ -16,17 +16,7 @@ from documents.fill import amount_upper, fill
 from documents.fonts import default_font
 from documents.template import ColumnDef, FieldDef, TemplateDef
 
-from .conftest import CODES, load_template, red_seal_png
-
-
-def pdftotext(data: bytes) -> str:
-    out = subprocess.run(["pdftotext", "-enc", "UTF-8", "-", "-"], input=data,
-                         capture_output=True, check=True)
-    return out.stdout.decode("utf-8")
-
-
-def squash(s: str) -> str:
-    return re.sub(r"\s+", "", s)
+from .doc_testkit import CODES, load_template, pdftotext, red_seal_png, squash
 
 
 def expected_texts(tpl: TemplateDef, sample: dict) -> list[str]:
