@@ -248,7 +248,7 @@ class _Layout:
         x += f.width(label, 10) + 6
         for name, text in b.options:
             self.fields.append(FieldDef(name=name, type="checkbox", page=self.page_no,
-                                        rect=(round(x, 2), round(top - h + 3, 2), 12.0, 12.0),
+                                        rect=(round(x + 1, 2), round(top - h + 4, 2), 10.0, 10.0),
                                         font_size=10, required=b.required, label=text))
             self.cv.checkbox(x + 1, top - h + 4, 10, False)
             x += 16
@@ -299,7 +299,8 @@ class _Layout:
             self.cv.text(x, label_y, label, 10)
             box = (x + lw + 4, top - h + 20, w - lw - 14, h - 22)
             self.cv.rect(*box, stroke=(0.6, 0.6, 0.6), width=0.5)
-            size = (min(box[2], 90.0), min(box[3], 90.0)) if s.seal else (min(box[2], 110.0), min(box[3], 40.0))
+            seal_side = min(box[2], box[3], 90.0)  # round seals stay round
+            size = (seal_side, seal_side) if s.seal else (min(box[2], 110.0), min(box[3], 40.0))
             # the image is centred on the keyword box, then moved by offset: put it in the box
             kw_w = f.width(s.keyword, 10)
             kw_cx, kw_cy = x + kw_w / 2, label_y + (f.ascent + f.descent) / 2000 * 10 + 1
