@@ -60,8 +60,32 @@ class Line:
 
 
 @dataclass(frozen=True)
+class TextRun:
+    """Text with an explicit x (mm) per character on one baseline (``y`` = baseline, mm)."""
+
+    text: str
+    xs: Sequence[float]
+    y: float
+    size: float = 3.5
+    color: Color = (0, 0, 0)
+
+
+@dataclass(frozen=True)
+class Path:
+    """Polylines in page mm; ``closed`` per subpath."""
+
+    subpaths: Sequence[Sequence[tuple[float, float]]]
+    closed: Sequence[bool]
+    stroke: bool = True
+    fill: bool = False
+    width: float = 0.25
+    stroke_color: Color = (0, 0, 0)
+    fill_color: Color = (0, 0, 0)
+
+
+@dataclass(frozen=True)
 class PageSpec:
-    items: Sequence[Text | Image | Line]
+    items: Sequence[Text | TextRun | Image | Line | Path]
     width: float = 210.0
     height: float = 297.0
 
@@ -106,7 +130,7 @@ def generate_ofd(pages: Sequence[PageSpec], *, embed_font: bool = True, font_pat
     ids = _Ids()
     files: dict[str, bytes] = {}
     font_id = ids()
-    chars = {c for p in pages for it in p.items if isinstance(it, Text) for c in it.text}
+    chars = {c for p in pages for it in p.items if isinstance(it, (Text, TextRun)) for c in it.text}
 
     # PublicRes: the font
     pub = etree.Element(X.q("Res"), nsmap=X.NSMAP, BaseLoc="Res")
@@ -145,6 +169,10 @@ def generate_ofd(pages: Sequence[PageSpec], *, embed_font: bool = True, font_pat
                                  CTM=f"{_n(item.w)} 0 0 {_n(item.h)} 0 0")
             elif isinstance(item, Line):
                 _line(layer, item, ids())
+            elif isinstance(item, TextRun):
+                _text_run(layer, item, font, font_id, ids())
+            elif isinstance(item, Path):
+                _path(layer, item, ids())
             else:
                 raise OfdError(BAD_CONTENT, f"unsupported item {type(item).__name__}")
         pid = ids()
@@ -211,3 +239,49 @@ def _line(layer: etree._Element, item: Line, oid: str) -> None:
         etree.SubElement(obj, X.q("StrokeColor"), Value=" ".join(str(c) for c in item.color))
     etree.SubElement(obj, X.q("AbbreviatedData")).text = (
         f"M {_n(item.x1 - x0)} {_n(item.y1 - y0)} L {_n(item.x2 - x0)} {_n(item.y2 - y0)}")
+
+
+def _text_run(layer: etree._Element, item: TextRun, font, font_id: str, oid: str) -> None:
+    if not item.text or len(item.xs) != len(item.text) or item.size <= 0:
+        raise OfdError(BAD_CONTENT, "TextRun needs one x per character and a positive size")
+    x0 = item.xs[0]
+    last = font.advance(item.text[-1]) * item.size
+    width = max(item.xs) - x0 + last
+    top = item.y - font.ascent * item.size
+    obj = etree.SubElement(layer, X.q("TextObject"), ID=oid,
+                           Boundary=" ".join(_n(v) for v in (x0, top, max(width, 0.01), item.size * 1.2)),
+                           Font=font_id, Size=_n(item.size))
+    if item.color != (0, 0, 0):
+        etree.SubElement(obj, X.q("FillColor"), Value=" ".join(str(c) for c in item.color))
+    code = etree.SubElement(obj, X.q("TextCode"), X="0", Y=_n(font.ascent * item.size))
+    if len(item.text) > 1:
+        code.set("DeltaX", " ".join(_n(b - a) for a, b in zip(item.xs, item.xs[1:])))
+    code.text = item.text
+
+
+def _path(layer: etree._Element, item: Path, oid: str) -> None:
+    pts = [p for sub in item.subpaths for p in sub]
+    if not pts:
+        return
+    x0, y0 = min(p[0] for p in pts), min(p[1] for p in pts)
+    x1, y1 = max(p[0] for p in pts), max(p[1] for p in pts)
+    obj = etree.SubElement(layer, X.q("PathObject"), ID=oid, LineWidth=_n(item.width),
+                           Boundary=" ".join(_n(v) for v in (x0, y0, max(x1 - x0, item.width, 0.01),
+                                                             max(y1 - y0, item.width, 0.01))))
+    if not item.stroke:
+        obj.set("Stroke", "false")
+    if item.fill:
+        obj.set("Fill", "true")
+    if item.stroke_color != (0, 0, 0):
+        etree.SubElement(obj, X.q("StrokeColor"), Value=" ".join(str(c) for c in item.stroke_color))
+    if item.fill and item.fill_color != (0, 0, 0):
+        etree.SubElement(obj, X.q("FillColor"), Value=" ".join(str(c) for c in item.fill_color))
+    ops = []
+    for sub, closed in zip(item.subpaths, item.closed):
+        if not sub:
+            continue
+        ops.append(f"M {_n(sub[0][0] - x0)} {_n(sub[0][1] - y0)}")
+        ops += [f"L {_n(x - x0)} {_n(y - y0)}" for x, y in sub[1:]]
+        if closed:
+            ops.append("C")
+    etree.SubElement(obj, X.q("AbbreviatedData")).text = " ".join(ops)

@@ -34,7 +34,7 @@ import base64
 import binascii
 import hashlib
 import posixpath
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping, Optional
 
