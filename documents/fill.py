@@ -431,14 +431,19 @@ class TemplateFiller:
             pdf.close()
 
 
-_FILLERS: "OrderedDict[Tuple[bytes, TemplateDef, int], TemplateFiller]" = OrderedDict()
+_FILLERS: "OrderedDict[Tuple[bytes, Any, int], TemplateFiller]" = OrderedDict()
 _FILLERS_LOCK = threading.Lock()
 
 
 def filler_for(template_pdf: bytes, tpl: TemplateDef, font: Optional[CJKFont] = None) -> TemplateFiller:
     """A cached ``TemplateFiller`` (per process, 32 most recent templates)."""
     font = font or default_font()
-    key = (hashlib.sha256(template_pdf).digest(), tpl, id(font))
+    try:
+        hash(tpl)
+        tkey: Any = tpl
+    except TypeError:  # built by hand with lists instead of tuples
+        tkey = tpl.to_json(indent=None)
+    key = (hashlib.sha256(template_pdf).digest(), tkey, id(font))
     with _FILLERS_LOCK:
         hit = _FILLERS.get(key)
         if hit is not None:
