@@ -36,6 +36,7 @@ _ASCII_TOKEN = set("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX
 class Token:
     text: str
     box: Box
+    space: bool = False      # a gap (word space) precedes the token
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class Line:
 
     @property
     def text(self) -> str:
-        return "".join(t.text for t in self.tokens)
+        return join_tokens(self.tokens)
 
     @property
     def box(self) -> Box:
@@ -110,22 +111,31 @@ def extract_lines(pdf: pikepdf.Pdf) -> List[Line]:
             gs.sort(key=lambda g: g.box[0])
             tokens: List[Token] = []
             run: List = []
+            run_space = False
+            prev = None
             for g in gs:
-                if len(g.text) == 1 and g.text in _ASCII_TOKEN and (
-                        not run or g.box[0] - run[-1].box[2] < 0.3 * (g.box[3] - g.box[1])):
+                h = g.box[3] - g.box[1]
+                gap = prev is not None and g.box[0] - prev.box[2] > 0.2 * h
+                prev = g
+                ascii_ = len(g.text) == 1 and g.text in _ASCII_TOKEN
+                if ascii_ and run and not gap:
                     run.append(g)
                     continue
                 if run:
-                    tokens.append(Token("".join(x.text for x in run), _union([x.box for x in run])))
+                    tokens.append(Token("".join(x.text for x in run), _union([x.box for x in run]), run_space))
                     run = []
-                if len(g.text) == 1 and g.text in _ASCII_TOKEN:
-                    run.append(g)
+                if ascii_:
+                    run, run_space = [g], bool(gap)
                 else:
-                    tokens.append(Token(g.text, g.box))
+                    tokens.append(Token(g.text, g.box, bool(gap)))
             if run:
-                tokens.append(Token("".join(x.text for x in run), _union([x.box for x in run])))
+                tokens.append(Token("".join(x.text for x in run), _union([x.box for x in run]), run_space))
             lines.append(Line(pno, tuple(tokens)))
     return lines
+
+
+def join_tokens(tokens: Sequence[Token]) -> str:
+    return "".join((" " if t.space and i else "") + t.text for i, t in enumerate(tokens))
 
 
 def _diff_line(old: Line, new: Line, out: List[Change]) -> None:
@@ -141,8 +151,8 @@ def _diff_line(old: Line, new: Line, out: List[Change]) -> None:
             ref = new.tokens[j1 - 1].box if j1 > 0 else new.tokens[0].box if new.tokens else None
             boxes = ((ref[2] if j1 > 0 else ref[0]) - 1, ref[1], (ref[2] if j1 > 0 else ref[0]) + 1, ref[3]) if ref else ()
             boxes = (boxes,) if boxes else ()
-        out.append(Change(op, "".join(a[i1:i2]), "".join(b[j1:j2]), old.page, new.page,
-                          old.text, new.text, boxes))
+        out.append(Change(op, join_tokens(old.tokens[i1:i2]), join_tokens(new.tokens[j1:j2]),
+                          old.page, new.page, old.text, new.text, boxes))
 
 
 def diff_lines(old: Sequence[Line], new: Sequence[Line]) -> List[Change]:

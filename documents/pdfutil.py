@@ -4,6 +4,7 @@ signature machinery, adding a content stream with our CJK font."""
 from __future__ import annotations
 
 import io
+import warnings
 import zlib
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Tuple
@@ -34,7 +35,10 @@ def open_pdf(data: bytes) -> pikepdf.Pdf:
 
 def save_pdf(pdf: pikepdf.Pdf) -> bytes:
     out = io.BytesIO()
-    pdf.save(out, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    with warnings.catch_warnings():
+        # the input's own orphaned widgets (not in /AcroForm) are not ours to fix
+        warnings.simplefilter("ignore", getattr(pikepdf, "PageCopyWarning", UserWarning))
+        pdf.save(out, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
     return out.getvalue()
 
 
