@@ -146,7 +146,8 @@ def run_verify(args: Any, out: Optional[TextIO] = None, err: Optional[TextIO] = 
         except (OSError, ValueError, TypeError) as exc:
             print(f"TRUST_UNREADABLE: cannot read --trust: {exc}", file=err)
             return EXIT_USAGE
-    report = verify_ofd(args.file, trust=trust, intermediates=trust or (), at=args.at)
+    # --trust certificates also serve as candidate signers of bare SM2 signatures (no certificate inside)
+    report = verify_ofd(args.file, trust=trust, intermediates=trust or (), signer_certs=trust or (), at=args.at)
     if not report.readable:
         assert report.error is not None
         if args.json:

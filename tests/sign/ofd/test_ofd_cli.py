@@ -110,3 +110,19 @@ def test_python_dash_m(files):
     assert "VALID" in proc.stdout
     with zipfile.ZipFile(files / "out.ofd") as zf:
         assert "Doc_0/Signs/Sign_0/SignedValue.dat" in zf.namelist()
+
+
+def test_cli_verify_corpus(corpus_dir, tmp_path, capsys):
+    """ofdrw's files: SES seal signatures verify without help; DigitalSign.ofd (a bare SM2
+    signature) with its signer's certificate given by --trust."""
+    ofdrw = corpus_dir / "ofdrw"
+    assert main(["verify", str(ofdrw / "v4signed.ofd")]) == 0
+    assert main(["verify", str(ofdrw / "SESV4SignDoc.ofd")]) == 1  # signed with an expired seal
+    assert "SEAL_EXPIRED" in capsys.readouterr().out
+    assert main(["verify", str(ofdrw / "DigitalSign.ofd")]) == 1
+    assert "NO_SIGNER_CERT" in capsys.readouterr().out
+    with zipfile.ZipFile(ofdrw / "SESV4SignDoc.ofd") as zf:
+        from sign.seals import parse_ses_signature
+        cert = parse_ses_signature(zf.read("Doc_0/Signs/Sign_0/SignedValue.dat")).signer_cert
+    (tmp_path / "test.pem").write_bytes(dump_certificate(cert))
+    assert main(["verify", str(ofdrw / "DigitalSign.ofd"), "--trust", str(tmp_path / "test.pem")]) == 0
