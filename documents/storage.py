@@ -59,6 +59,32 @@ class AesGcmCipher:
             raise StorageError("ciphertext authentication failed", code="BLOB_DECRYPT_FAILED") from e
 
 
+class Sm4GcmCipher:
+    """SM4-GCM (``sign.crypto.sm4``) with a random 96-bit nonce: ``b"SG1" || key_id(1) || nonce ||
+    ct+tag`` — the GM choice, same key material as the platform's ``DATA_KEYS``."""
+
+    def __init__(self, key: bytes, key_id: int = 1) -> None:
+        if len(key) != 16:
+            raise ValueError("SM4 key must be 16 bytes")
+        self._key = bytes(key)
+        self._kid = key_id & 0xFF
+
+    def encrypt(self, data: bytes) -> bytes:
+        from sign.crypto.sm4 import sm4_gcm_encrypt
+        nonce = os.urandom(12)
+        header = b"SG1" + bytes([self._kid])
+        return header + nonce + sm4_gcm_encrypt(self._key, nonce, data, header)
+
+    def decrypt(self, data: bytes) -> bytes:
+        from sign.crypto.sm4 import sm4_gcm_decrypt
+        if data[:3] != b"SG1" or len(data) < 32 or data[3] != self._kid:
+            raise StorageError("unknown ciphertext format or key id", code="BLOB_DECRYPT_FAILED")
+        try:
+            return sm4_gcm_decrypt(self._key, data[4:16], data[16:], data[:4])
+        except Exception as e:  # DecryptionError (tag mismatch)
+            raise StorageError("ciphertext authentication failed", code="BLOB_DECRYPT_FAILED") from e
+
+
 @dataclass(frozen=True)
 class BlobRef:
     sha256: str

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from documents.errors import StorageError
-from documents.storage import AesGcmCipher, BlobRef, LocalStorage, S3Storage
+from documents.storage import AesGcmCipher, BlobRef, LocalStorage, S3Storage, Sm4GcmCipher
 from sign.crypto.sm3 import sm3_hexdigest
 
 from .fake_s3 import FakeS3
@@ -63,6 +63,18 @@ def test_local_storage_encrypted_at_rest(tmp_path):
     with pytest.raises(StorageError) as ei:
         store.get(ref)
     assert ei.value.code == "BLOB_DECRYPT_FAILED"
+
+
+def test_local_storage_sm4_encrypted(tmp_path):
+    key = os.urandom(16)
+    store = LocalStorage(tmp_path / "sm4", cipher=Sm4GcmCipher(key, key_id=7))
+    ref = check_roundtrip(store)
+    raw = (tmp_path / "sm4" / ref.key).read_bytes()
+    assert raw[:4] == b"SG1\x07" and DATA[:30] not in raw
+    for other in (Sm4GcmCipher(os.urandom(16), key_id=7), Sm4GcmCipher(key, key_id=8), AesGcmCipher(b"k" * 32)):
+        with pytest.raises(StorageError) as ei:
+            LocalStorage(tmp_path / "sm4", cipher=other).get(ref)
+        assert ei.value.code == "BLOB_DECRYPT_FAILED"
 
 
 def test_s3_storage_against_fake_server():
