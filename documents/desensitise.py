@@ -39,7 +39,17 @@ def _grey_value(r: float, g: float, b: float, darken: float) -> float:
 
 
 def _darken_image(img: pikepdf.Stream, darken: float) -> None:
-    pil = pikepdf.PdfImage(img).as_pil_image()
+    try:
+        pil = pikepdf.PdfImage(img).as_pil_image()
+    except Exception:  # undecodable here (JPX without openjpeg, exotic colour spaces ...)
+        # never leave a colour seal behind: one dark-grey sample, the /SMask keeps the shape
+        img.write(bytes([int(255 * darken * 0.5)]))
+        img.ColorSpace, img.BitsPerComponent = pikepdf.Name.DeviceGray, 8
+        img.Width, img.Height = 1, 1
+        for key in ("/DecodeParms", "/Decode", "/Filter"):
+            if key in img:
+                del img[key]
+        return
     if pil.mode in ("RGBA", "LA", "PA"):
         pil = pil.convert("RGBA").convert("RGB")
     grey = pil.convert("L")

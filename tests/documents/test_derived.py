@@ -140,3 +140,19 @@ def test_print_copy_on_rotated_page():
     except ImportError:
         return
     assert _decode_qr(render(copy.pdf, dpi=150)) == [copy.url]
+
+
+def test_undecodable_seal_image_becomes_grey(signed_policy):
+    """A seal image we cannot decode is replaced by dark grey rather than left in colour."""
+    d = pikepdf.open(io.BytesIO(signed_policy))
+    for a in d.pages[0].Annots:
+        if a.get("/FT") == "/Sig":
+            xo = a.AP.N.Resources.XObject
+            for _, im in xo.items():
+                if im.get("/Subtype") == "/Image":
+                    im.ColorSpace = pikepdf.Array([pikepdf.Name.Lab, pikepdf.Dictionary(WhitePoint=[0.95, 1, 1.09])])
+                    im.BitsPerComponent = 3   # nonsense: PdfImage refuses it
+    buf = io.BytesIO()
+    d.save(buf)
+    copy = desensitise(buf.getvalue())
+    assert red_pixels(render(copy.pdf), seal_rect(signed_policy)) == 0
