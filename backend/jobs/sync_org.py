@@ -24,8 +24,16 @@ async def scheduled_dingtalk_sync(ctx: dict[str, Any]) -> str:
     return await sync_dingtalk_org(ctx, mode="full", trigger="schedule")
 
 
+async def purge_used_tickets(ctx: dict[str, Any]) -> int:
+    """Forget used SSO ticket ids past their expiry (they cannot be replayed any more)."""
+    from backend.services.sso_ticket import purge_used
+
+    return await purge_used()
+
+
 def cron_jobs(settings: Any) -> list[Any]:
     """The SAQ cron entries of this module, for ``build_worker``'s ``cron_jobs`` list."""
     from saq import CronJob
 
-    return [CronJob(scheduled_dingtalk_sync, cron=settings.org_sync_cron, timeout=1800)]
+    return [CronJob(scheduled_dingtalk_sync, cron=settings.org_sync_cron, timeout=1800),
+            CronJob(purge_used_tickets, cron="17 * * * *")]

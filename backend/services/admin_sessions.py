@@ -13,6 +13,7 @@ import secrets
 from typing import Any
 
 from backend import audit
+from backend.auth import TenantDisabled
 from backend.errors import NotFound, Unauthorized
 from backend.ids import parse_uuid
 from backend.models.admin import AdminRole, Session
@@ -81,9 +82,12 @@ async def open_session(user: User, via: str, ttl_seconds: int, ip: str = "") -> 
 async def authenticate_token(token: str) -> tuple[Session, User]:
     if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         raise SessionInvalid()
-    session = await Session.get_or_none(token_hash=token_hash(token)).select_related("user")
+    session = await Session.get_or_none(token_hash=token_hash(token)).select_related("user",
+                                                                                    "tenant")
     if session is None or session.revoked_at is not None or session.expires_at <= _now():
         raise SessionInvalid()
+    if not session.tenant.is_active:
+        raise TenantDisabled()
     if session.user.status != "active":
         raise UserDisabled()
     return session, session.user

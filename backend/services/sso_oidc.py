@@ -40,6 +40,7 @@ ALLOWED_ALGS = frozenset({"RS256"})
 LEEWAY_SECONDS = 60
 STATE_TTL_SECONDS = 600
 METADATA_TTL_SECONDS = 600
+JWKS_REFRESH_SECONDS = 30
 _metadata: dict[str, tuple[float, dict[str, Any]]] = {}
 _jwks: dict[str, tuple[float, dict[str, Any]]] = {}
 
@@ -198,8 +199,12 @@ async def provider_metadata(client: httpx.AsyncClient, issuer: str) -> dict[str,
 
 
 async def provider_jwks(client: httpx.AsyncClient, uri: str, refresh: bool = False) -> dict:
+    """The provider's keys, cached; ``refresh`` (an unknown ``kid``: key rotation) refetches at
+    most once per ``JWKS_REFRESH_SECONDS``, so forged kids cannot hammer the provider."""
     cached = _jwks.get(uri)
-    if cached and not refresh and cached[0] > time.monotonic():
+    now = time.monotonic()
+    recent = cached is not None and now - (cached[0] - METADATA_TTL_SECONDS) < JWKS_REFRESH_SECONDS
+    if cached and cached[0] > now and (not refresh or recent):
         return cached[1]
     data = await _get_json(client, uri)
     _jwks[uri] = (time.monotonic() + METADATA_TTL_SECONDS, data)

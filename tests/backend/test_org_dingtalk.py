@@ -61,8 +61,9 @@ async def test_dingtalk_users_link_to_pushed_users_by_mobile(org_tenant, org_run
 
 def test_the_job_is_registered_and_scheduled_daily(org_settings):
     assert "sync_dingtalk_org" in functions()
-    (cron,) = sync_job.cron_jobs(org_settings)
-    assert cron.cron == "0 2 * * *" and cron.function is sync_job.scheduled_dingtalk_sync
+    daily, purge = sync_job.cron_jobs(org_settings)
+    assert daily.cron == "0 2 * * *" and daily.function is sync_job.scheduled_dingtalk_sync
+    assert purge.function is sync_job.purge_used_tickets
 
 
 async def test_the_schedule_does_nothing_without_dingtalk(runtime):

@@ -105,3 +105,17 @@ def test_return_to_is_a_local_path_handed_back(org_server, oidc, pushed_org):
             refused = browser.get(f"{org_server}/sso/oidc/login",
                                   params={"tenant": ORG_TENANT_ID, "return_to": evil})
             assert refused.status_code == 400 and refused.json()["code"] == "RETURN_TO_INVALID"
+
+
+async def test_unknown_kids_refetch_the_jwks_at_most_every_30_seconds(oidc, monkeypatch):
+    monkeypatch.setattr(sso_oidc, "_jwks", {})
+    uri = f"{oidc.url}/jwks"
+    async with httpx.AsyncClient() as client:
+        await sso_oidc.provider_jwks(client, uri)
+        for _ in range(5):
+            await sso_oidc.provider_jwks(client, uri, refresh=True)
+        assert len([r for r in oidc.requests if r.path == "/jwks"]) == 1
+        stamp, keys = sso_oidc._jwks[uri]
+        sso_oidc._jwks[uri] = (stamp - 31, keys)  # fetched 31 s ago
+        await sso_oidc.provider_jwks(client, uri, refresh=True)
+        assert len([r for r in oidc.requests if r.path == "/jwks"]) == 2

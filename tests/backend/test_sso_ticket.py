@@ -127,3 +127,27 @@ def test_sm2_tickets(org_settings):
         sso_ticket._verify_signature(payload, h + "x", signature, None, None, public)
     with pytest.raises(sso_ticket.TicketInvalid):  # HS256 refused for an SM2 tenant
         sso_ticket._verify_signature({**payload, "alg": "HS256"}, h, signature, None, None, public)
+
+
+async def test_used_tickets_are_purged_after_expiry(org_server, org_tenant, pushed_org):
+    import datetime as dt
+
+    from backend.jobs.sync_org import purge_used_tickets
+
+    assert post_ticket(org_server, make_ticket(org_tenant, "E0004")).status_code == 201
+    assert await purge_used_tickets({}) == 0  # still replayable: kept
+    await UsedTicket.all().update(expires_at=dt.datetime.now(dt.timezone.utc)
+                                  - dt.timedelta(hours=1))
+    assert await purge_used_tickets({}) == 1
+
+
+async def test_a_disabled_tenant_s_sessions_stop_working(org_server, org_tenant, pushed_org,
+                                                        sign_in):
+    import datetime as dt
+
+    from backend.models.tenant import Tenant
+
+    session = sign_in("E0004")
+    await Tenant.filter(id=org_tenant.tenant_id).update(disabled_at=dt.datetime.now(dt.timezone.utc))
+    answer = httpx.get(f"{org_server}/sso/session", headers=bearer(session))
+    assert answer.status_code == 403 and answer.json()["code"] == "TENANT_DISABLED"
