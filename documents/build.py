@@ -196,10 +196,10 @@ class _Layout:
                              stroke=(0.6, 0.2, 0.2), width=0.8)
             yy = top - pad
             if first and b.title:
-                self.cv.text(self.x0 + pad, yy - b.size * 1.25, b.title, b.size + 0.5, (0.6, 0.1, 0.1))
+                self.cv.text(self.x0 + pad, yy - b.size * 1.25, b.title, b.size + 0.5, (0.6, 0.1, 0.1), bold=True)
                 yy -= title_h
             for ln in chunk:
-                self.cv.text(self.x0 + pad, yy - b.size * 1.15, ln, b.size)
+                self.cv.text(self.x0 + pad, yy - b.size * 1.15, ln, b.size, bold=b.boxed)
                 yy -= lead
             self.y = top - h - 6
             first = False

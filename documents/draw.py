@@ -11,7 +11,7 @@ from typing import List, Optional, Sequence, Tuple, Union
 from .fonts import CJKFont, Subset
 
 Color = Tuple[float, float, float]
-_Op = Union[bytes, Tuple[str, float, float, float, Optional[Color]]]
+_Op = Union[bytes, Tuple[str, float, float, float, Optional[Color], bool]]
 
 # line-break rules: no line starts with closing punctuation, none ends with opening punctuation
 _NO_START = set("，。、；：！？）》」』】〕,.;:!?)]}%”’…")
@@ -81,9 +81,10 @@ class Canvas:
 
     # ------------------------------------------------------------------ text
     def text(self, x: float, y: float, text: str, size: float,
-             color: Optional[Color] = None) -> None:
+             color: Optional[Color] = None, bold: bool = False) -> None:
+        """``bold``: fill + thin stroke of the outlines (text render mode 2), one font only."""
         if text:
-            self.ops.append((text, x, y, size, color))
+            self.ops.append((text, x, y, size, color, bold))
             self.text_chars.update(text)
 
     def text_in(self, font: CJKFont, rect: Sequence[float], text: str, size: float,
@@ -146,8 +147,12 @@ class Canvas:
             if isinstance(op, bytes):
                 out.append(op)
                 continue
-            text, x, y, size, color = op
+            text, x, y, size, color, bold = op
             col = b"%s %s %s rg " % tuple(fmt(c) for c in color) if color else b"0 g "
-            out.append(b"BT %s/%s %s Tf 1 0 0 1 %s %s Tm <%s> Tj ET" % (
-                col, fname, fmt(size), fmt(x), fmt(y), sub.encode(font, text).hex().encode()))
+            if bold:
+                col += (b"%s %s %s RG " % tuple(fmt(c) for c in color) if color else b"0 G ")
+                col += b"2 Tr %s w " % fmt(size * 0.035)
+            run = b"BT %s/%s %s Tf 1 0 0 1 %s %s Tm <%s> Tj ET" % (
+                col, fname, fmt(size), fmt(x), fmt(y), sub.encode(font, text).hex().encode())
+            out.append(b"q " + run + b" Q" if bold else run)  # Tr / w must not leak
         return b"\n".join(out)
