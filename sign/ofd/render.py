@@ -69,7 +69,7 @@ def page_stamps(pkg: OfdPackage) -> list[StampImage]:
                 seal = parse_seal(pkg.read(resolve(sdir, seal_loc, pkg.files)))
             if seal is None:
                 continue
-            png = seal_appearance_png(seal)
+            png = _ink_only(seal_appearance_png(seal))
         except Exception:
             continue
         for annot in annots:
@@ -81,6 +81,19 @@ def page_stamps(pkg: OfdPackage) -> list[StampImage]:
             if page is not None:
                 out.append(StampImage(page.index + 1, box, png))  # type: ignore[arg-type]
     return out
+
+
+def _ink_only(png: bytes) -> bytes:
+    """Seal pictures stored without transparency (white background, as in many vendors' seals):
+    make near-white pixels transparent so the stamp does not hide the text under it."""
+    im = Image.open(io.BytesIO(png)).convert("RGBA")
+    if im.getchannel("A").getextrema()[0] < 255:
+        return png  # already has transparency
+    px = [(r, g, b, 0 if min(r, g, b) > 235 else a) for r, g, b, a in im.getdata()]
+    im.putdata(px)
+    out = io.BytesIO()
+    im.save(out, "PNG")
+    return out.getvalue()
 
 
 @functools.lru_cache(maxsize=64)
