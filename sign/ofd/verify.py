@@ -497,14 +497,13 @@ class _Ctx:
                 return None
             signed = cms.SignedData.load(items[1][1])
             encap = signed["encap_content_info"]["content"]
-            raw = encap.contents if encap.native is not None else None
         except Exception:
             return None
-        if raw is not None and raw[:1] == b"\x04":
-            try:
-                raw = core.OctetString.load(raw).native
-            except Exception:
-                pass
+        try:
+            native = encap.native
+        except Exception:
+            native = None
+        raw = native if isinstance(native, bytes) else None
         content = sig_xml if raw is None else raw
         if raw is not None and raw not in (sig_xml, sm3_digest(sig_xml)):
             problems.append(Problem("CMS_CONTENT_MISMATCH",

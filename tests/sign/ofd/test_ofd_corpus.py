@@ -105,8 +105,20 @@ def test_keyword_corpus_signatures_report_the_later_edits(corpus_dir):
     report = verify_ofd(_path(corpus_dir, "keyword.ofd").read_bytes())
     seal_sig, sign_sig = report.signatures
     assert seal_sig.format == "SES_V4" and seal_sig.crypto_valid
-    assert sign_sig.format == "CMS"
+    # Type="Sign": GM/T 0010 SignedData (GB/T 35275) over SM3(Signature.xml), raw r||s SM2 value
+    assert sign_sig.format == "CMS" and sign_sig.crypto_valid
+    assert sign_sig.codes <= {"REF_CHANGED", "FILE_ADDED"}
     for sig in report.signatures:
         assert {r.path for r in sig.references if r.status == "changed"} == {
             "OFD.xml", "Doc_0/Document.xml", "Doc_0/Pages/Page_0/Content.xml"}
     assert not report.valid
+
+
+def test_keyword_corpus_cms_tampering(corpus_dir):
+    data = _path(corpus_dir, "keyword.ofd").read_bytes()
+    value = "Doc_0/Signs/Sign_3/SignedValue.dat"
+    report = verify_ofd(modify(data, value, lambda b: flip(b, len(b) - 10)))
+    assert not report.signatures[1].crypto_valid
+    report = verify_ofd(modify(data, "Doc_0/Signs/Sign_3/Signature.xml",
+                               lambda b: b.replace(b"oesplugin", b"oesplugix", 1)))
+    assert "CMS_CONTENT_MISMATCH" in report.signatures[1].codes and not report.signatures[1].crypto_valid
