@@ -4,11 +4,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from tortoise.transactions import in_transaction
+
 from backend import audit
 from backend.db import replica
 from backend.errors import ValidationFailed
 from backend.models.org import Department, Unit, User
-from backend.services import admin_sessions
+from backend.services import admin_sessions, org_events, org_seal_follow  # noqa: F401
 from backend.services.admin_roles import get_user
 from backend.services.query_audit import unit_subtree
 
@@ -52,6 +54,11 @@ async def list_users(tenant_id: str, *, unit_id: str | None, status: str | None,
 
 
 async def disable_user(tenant_id: str, user_id: str, reason: str) -> dict[str, Any]:
+    async with in_transaction("default"):
+        return await _disable(tenant_id, user_id, reason)
+
+
+async def _disable(tenant_id: str, user_id: str, reason: str) -> dict[str, Any]:
     user = await get_user(tenant_id, user_id)
     if user.status != "disabled":
         user.status, user.disabled_at = "disabled", dt.datetime.now(dt.timezone.utc)
@@ -59,4 +66,8 @@ async def disable_user(tenant_id: str, user_id: str, reason: str) -> dict[str, A
         await admin_sessions.revoke_user_sessions(tenant_id, str(user.id), "user_disabled")
         await audit.record("org.user.disable", f"user:{user.id}", tenant_id=tenant_id,
                            details={"source": "admin", "reason": reason[:200]})
+        await org_events.user_disabled(org_events.UserDisabled(
+            tenant_id=tenant_id, user_id=str(user.id),
+            refs=tuple(r for r in (str(user.id), user.push_id, user.dingtalk_id) if r),
+            reason="disabled by an administrator"))
     return admin_sessions.present_user(user)

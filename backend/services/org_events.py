@@ -39,3 +39,27 @@ def unregister_unit_listener(listener: Listener) -> None:
 async def unit_changed(change: UnitChange) -> None:
     for listener in list(_LISTENERS):
         await listener(change)
+
+
+@dataclasses.dataclass(frozen=True)
+class UserDisabled:
+    tenant_id: str
+    user_id: str
+    #: every id the user is known by (our id, business-system id, DingTalk userid)
+    refs: tuple[str, ...]
+    reason: str
+
+
+UserListener = Callable[[UserDisabled], Awaitable[None]]
+_USER_LISTENERS: list[UserListener] = []
+
+
+def register_user_listener(listener: UserListener) -> UserListener:
+    if listener not in _USER_LISTENERS:
+        _USER_LISTENERS.append(listener)
+    return listener
+
+
+async def user_disabled(event: UserDisabled) -> None:
+    for listener in list(_USER_LISTENERS):
+        await listener(event)

@@ -33,7 +33,7 @@ from backend.ids import parse_uuid
 from backend.models.admin import Session
 from backend.models.org import SOURCES, UNIT_KINDS, Department, SyncRun, Unit, User
 from backend.models.tenant import Tenant
-from backend.services import org_events
+from backend.services import org_events, org_seal_follow  # noqa: F401 - seals follow units
 
 MODES = ("full", "incremental")
 
@@ -397,6 +397,10 @@ class _Syncer:
         await Session.filter(user_id=user.id, revoked_at=None).update(revoked_at=self.now)
         await audit.record("org.user.disable", f"user:{user.id}", tenant_id=str(self.tenant.id),
                            details={"source": self.source, "external_id": self.ext(user)})
+        await org_events.user_disabled(org_events.UserDisabled(
+            tenant_id=str(self.tenant.id), user_id=str(user.id),
+            refs=tuple(r for r in (str(user.id), user.push_id, user.dingtalk_id) if r),
+            reason=f"{self.source} sync"))
 
     # ---- full sync: what disappeared ----------------------------------------------------
     async def _disable_missing(self, units: dict[str, Unit], seen_units: set[str],

@@ -58,3 +58,57 @@ async def test_a_failing_listener_rolls_the_sync_back(org_tenant, runtime):
     finally:
         org_events.unregister_unit_listener(refuse)
     assert not await Unit.exists() and not await SyncRun.exists()
+
+
+async def _seal(tenant_id: str, unit_ref: str, name: str):
+    import datetime as dt
+
+    from backend.models.seal import Seal
+
+    now = dt.datetime.now(dt.timezone.utc)
+    return await Seal.create(tenant_id=tenant_id, unit_ref=unit_ref, kind="contract", name=name,
+                             status="active", source="generated", image_png=b"png",
+                             black_png=b"png", seseal_der=b"der", valid_from=now,
+                             valid_until=now + dt.timedelta(days=365), created_by="test")
+
+
+async def _grant(seal, grantee_type: str, grantee_ref: str):
+    import datetime as dt
+
+    from backend.models.seal import SealGrant
+
+    now = dt.datetime.now(dt.timezone.utc)
+    return await SealGrant.create(seal=seal, grantee_type=grantee_type, grantee_ref=grantee_ref,
+                                  valid_from=now, valid_until=now + dt.timedelta(days=30),
+                                  granted_by="test")
+
+
+async def test_seals_and_grants_follow_a_disabled_unit_and_user(org_tenant, runtime):
+    from backend.models.audit import AuditEntry
+    from backend.models.seal import Seal, SealGrant
+    from backend.services.sync_org import UserIn
+
+    tenant = await Tenant.get(id=org_tenant.tenant_id)
+    users = [UserIn("E1", "甲", unit_id="SH"), UserIn("E2", "乙", unit_id="HQ")]
+    await run_sync(tenant, "push", "full", Snapshot(units=TREE, users=users),
+                   cipher=runtime.cipher)
+    sh = await Unit.get(push_id="SH")
+    sh_seal = await _seal(org_tenant.tenant_id, "SH", "上海分公司合同专用章")
+    hq_seal = await _seal(org_tenant.tenant_id, "HQ", "总公司合同专用章")
+    by_uuid = await _seal(org_tenant.tenant_id, str(sh.id), "上海分公司公章")
+    unit_grant = await _grant(hq_seal, "unit", "SH")
+    user_grant = await _grant(hq_seal, "user", "E1")
+    other_grant = await _grant(hq_seal, "user", "E2")
+    # SH disappears from the full snapshot, and so does its user E1
+    await run_sync(tenant, "push", "full", Snapshot(units=TREE[:3], users=users[1:]),
+                   cipher=runtime.cipher)
+    assert (await Seal.get(id=sh_seal.id)).status == "suspended"
+    assert (await Seal.get(id=by_uuid.id)).status == "suspended"
+    assert (await Seal.get(id=hq_seal.id)).status == "active"
+    assert (await SealGrant.get(id=unit_grant.id)).revoked_at is not None
+    assert (await SealGrant.get(id=user_grant.id)).revoked_at is not None
+    assert (await SealGrant.get(id=other_grant.id)).revoked_at is None
+    suspended = await AuditEntry.filter(action="seal.suspend").order_by("seq")
+    assert len(suspended) == 2 and suspended[0].actor == "system:org-sync"
+    assert await AuditEntry.filter(action="seal.grant.revoke").count() == 2
+    await runtime.close()
