@@ -53,6 +53,8 @@ SETTINGS_DOC: tuple[Setting, ...] = (
     Setting("RISK_WORK_HOURS", "8-20", "Beijing-time working hours; seal use outside them raises an alert"),
     Setting("RISK_MAX_USES_PER_HOUR", 200, "seal uses per hour above which an alert is raised"),
     Setting("RISK_ALERT_NOTIFY", "", "send risk alerts as 'channel:recipient' (e.g. dingtalk:manager01)"),
+    Setting("SEAL_ADMIN_CHECK", True, "seal management needs a security administrator (X-Operator); "
+            "false only for demos"),
     Setting("AUTO_MIGRATE", True, "apply database migrations at start-up"),
     Setting("DEMO_DATA", False, "create a demo tenant at start-up (run.sh sets it)"),
     Setting("LOG_LEVEL", "INFO", "log level"),
@@ -73,6 +75,13 @@ SETTINGS_DOC: tuple[Setting, ...] = (
     Setting("DINGTALK_CONTACTS_APP_SECRET", "", "DingTalk app secret of DINGTALK_CONTACTS_APP_KEY"),
     Setting("DINGTALK_SYNC_TENANT_ID", "", "tenant (uuid) whose organisation is the DingTalk corp's"),
     Setting("ORG_SYNC_CRON", "0 2 * * *", "cron (UTC) of the scheduled DingTalk organisation sync in the job worker"),
+    Setting("STORAGE_URL", "", "file store: empty = file://<DATA_DIR>/files; file:///path, or "
+            "s3://bucket?endpoint=https://...&region=...&prefix=... (S3-compatible object storage)"),
+    Setting("S3_ACCESS_KEY", "", "access key of the s3:// STORAGE_URL"),
+    Setting("S3_SECRET_KEY", "", "secret key of the s3:// STORAGE_URL"),
+    Setting("STORAGE_ENCRYPT", False, "encrypt stored files at rest (SM4-GCM, key derived from the "
+            "first data key)"),
+    Setting("DOCUMENT_RETENTION_YEARS", 30, "default retention of a document (years from creation)"),
 )
 
 
@@ -131,6 +140,7 @@ class Settings:
     risk_work_hours: str = "8-20"
     risk_max_uses_per_hour: int = 200
     risk_alert_notify: str = ""
+    seal_admin_check: bool = True
     auto_migrate: bool = True
     demo_data: bool = False
     log_level: str = "INFO"
@@ -148,6 +158,11 @@ class Settings:
     dingtalk_contacts_app_secret: str = ""
     dingtalk_sync_tenant_id: str = ""
     org_sync_cron: str = "0 2 * * *"
+    storage_url: str = ""
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    storage_encrypt: bool = False
+    document_retention_years: int = 30
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -175,9 +190,13 @@ class Settings:
         start, _, end = self.risk_work_hours.partition("-")
         if not (start.isdigit() and end.isdigit() and 0 <= int(start) < int(end) <= 24):
             raise SettingsError("RISK_WORK_HOURS must look like 8-20")
+        if self.storage_url and not self.storage_url.startswith(("file://", "s3://")):
+            raise SettingsError("STORAGE_URL must be file://... or s3://bucket?endpoint=...")
         if self.max_body_bytes < 1024:
             raise SettingsError("MAX_BODY_BYTES must be at least 1024")
         if self.env == "production":
+            if not self.seal_admin_check:
+                raise SettingsError("SEAL_ADMIN_CHECK cannot be false in production")
             if not self.data_keys:
                 raise SettingsError("DATA_KEYS is required in production")
             if len(self.blind_index_key) != 16:

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 ./scripts/setup_env.sh
 export DATABASE_URL=${DATABASE_URL:-sqlite://data/app.sqlite3}
 export DEMO_DATA=${DEMO_DATA:-true}
+export SEAL_ADMIN_CHECK=${SEAL_ADMIN_CHECK:-false}  # demo: any X-Operator may manage seals
 export LOG_JSON=${LOG_JSON:-false}
 HOST=${HOST:-127.0.0.1}; PORT=${PORT:-8000}
 export HOST PORT

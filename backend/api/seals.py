@@ -21,6 +21,7 @@ from backend.errors import ValidationFailed
 from backend.models.seal import CertificateBinding, RiskAlert, SealGrant, SealUse
 from backend.services.seals import (certificates, devices, grants, lifecycle, make, risk,
                                    seal_document)
+from backend.services.seals.operators import SealOperator, seal_operator
 from backend.services.seals.use import UseRequest, use_seal
 
 bp = Blueprint("seals", url_prefix="/api/v1")
@@ -30,11 +31,13 @@ class OperatorRequired(ValidationFailed):
     code, message = "OPERATOR_REQUIRED", "X-Operator header (the acting user) is required"
 
 
-def operator(request: Request) -> str:
+async def operator(request: Request) -> SealOperator:
+    """The acting security administrator (``X-Operator``), checked against the organisation."""
     value = request.headers.get("X-Operator", "").strip()
     if not (1 <= len(value) <= 100):
         raise OperatorRequired()
-    return value
+    return await seal_operator(request.ctx.tenant, value,
+                               enforce=request.app.ctx.settings.seal_admin_check)
 
 
 class MakeSeal(StrictBody):
@@ -107,14 +110,15 @@ def _upload(value: str | None) -> bytes | None:
 @openapi.secured("AppSignature")
 @authenticated
 async def seal_make(request: Request) -> HTTPResponse:
-    body, actor = parse_json(request.content_type, request.body, MakeSeal), operator(request)
+    body = parse_json(request.content_type, request.body, MakeSeal)
+    op = await operator(request)
     runtime, tenant = request.app.ctx.runtime, request.ctx.tenant
 
     async def action() -> tuple[int, dict]:
         seal = await make.make_seal(
             tenant, runtime, kind=body.kind, name=body.name, sub_text=body.sub_text,
             code=body.code, upload=_upload(body.image_base64), unit_ref=body.unit,
-            valid_days=body.valid_days, actor=actor)
+            valid_days=body.valid_days, operator=op)
         return 201, lifecycle.present_seal(seal)
 
     return await respond_idempotent(request, action)
@@ -153,8 +157,9 @@ async def seal_seseal(request: Request, seal_id: str) -> HTTPResponse:
 @openapi.secured("AppSignature")
 @authenticated
 async def seal_transition(request: Request, seal_id: str) -> HTTPResponse:
-    body, actor = parse_json(request.content_type, request.body, Transition), operator(request)
-    seal = await lifecycle.transition(request.ctx.tenant, seal_id, body.action, actor=actor,
+    body = parse_json(request.content_type, request.body, Transition)
+    op = await operator(request)
+    seal = await lifecycle.transition(request.ctx.tenant, seal_id, body.action, operator=op,
                                       reason=body.reason)
     return json(lifecycle.present_seal(seal))
 
@@ -165,10 +170,11 @@ async def seal_transition(request: Request, seal_id: str) -> HTTPResponse:
 @openapi.secured("AppSignature")
 @authenticated
 async def seal_change(request: Request, seal_id: str) -> HTTPResponse:
-    body, actor = parse_json(request.content_type, request.body, ChangeSeal), operator(request)
+    body = parse_json(request.content_type, request.body, ChangeSeal)
+    op = await operator(request)
     seal = await make.change_seal(request.ctx.tenant, request.app.ctx.runtime, seal_id,
                                   name=body.name, sub_text=body.sub_text,
-                                  upload=_upload(body.image_base64), actor=actor,
+                                  upload=_upload(body.image_base64), operator=op,
                                   reason=body.reason)
     return json(lifecycle.present_seal(seal), status=201)
 
@@ -196,12 +202,13 @@ async def seal_use(request: Request, seal_id: str) -> HTTPResponse:
 @openapi.secured("AppSignature")
 @authenticated
 async def grant_create(request: Request, seal_id: str) -> HTTPResponse:
-    body, actor = parse_json(request.content_type, request.body, Grant), operator(request)
+    body = parse_json(request.content_type, request.body, Grant)
+    op = await operator(request)
     grant = await grants.grant_seal(
         request.ctx.tenant, seal_id, grantee_type=body.grantee_type, grantee_ref=body.grantee_ref,
         valid_from=body.valid_from, valid_until=body.valid_until,
         document_types=body.document_types, flows=body.flows, max_uses=body.max_uses,
-        actor=actor, reason=body.reason)
+        operator=op, reason=body.reason)
     return json(grants.present_grant(grant), status=201)
 
 
@@ -221,8 +228,10 @@ async def grant_list(request: Request, seal_id: str) -> HTTPResponse:
 @openapi.secured("AppSignature")
 @authenticated
 async def grant_revoke(request: Request, grant_id: str) -> HTTPResponse:
-    body, actor = parse_json(request.content_type, request.body, Revoke), operator(request)
-    grant = await grants.revoke_grant(request.ctx.tenant, grant_id, actor=actor, reason=body.reason)
+    body = parse_json(request.content_type, request.body, Revoke)
+    op = await operator(request)
+    grant = await grants.revoke_grant(request.ctx.tenant, grant_id, operator=op,
+                                      reason=body.reason)
     return json(grants.present_grant(grant))
 
 
@@ -245,8 +254,9 @@ async def alert_list(request: Request) -> HTTPResponse:
 @openapi.secured("AppSignature")
 @authenticated
 async def alert_handle(request: Request, alert_id: str) -> HTTPResponse:
-    body, actor = parse_json(request.content_type, request.body, HandleAlert), operator(request)
-    alert = await risk.handle_alert(request.ctx.tenant, alert_id, body.action, actor=actor,
+    body = parse_json(request.content_type, request.body, HandleAlert)
+    op = await operator(request)
+    alert = await risk.handle_alert(request.ctx.tenant, alert_id, body.action, operator=op,
                                     note=body.note)
     return json(risk.present_alert(alert))
 
@@ -265,16 +275,17 @@ class BindCertificate(StrictBody):
 @openapi.secured("AppSignature")
 @authenticated
 async def certificate_bind(request: Request) -> HTTPResponse:
-    body, actor = parse_json(request.content_type, request.body, BindCertificate), operator(request)
+    body = parse_json(request.content_type, request.body, BindCertificate)
+    op = await operator(request)
     tenant, pki = request.ctx.tenant, request.app.ctx.runtime.pki()
     if body.pkcs12_base64 is not None:
         binding = await certificates.bind_imported_pkcs12(
             tenant, pki, company_name=body.company_name, uscc=body.uscc,
-            pkcs12=_upload(body.pkcs12_base64), password=body.password, actor=actor)
+            pkcs12=_upload(body.pkcs12_base64), password=body.password, operator=op)
     else:
         binding = await certificates.bind_internal(
             tenant, pki, company_name=body.company_name, uscc=body.uscc,
-            algorithm=body.algorithm, actor=actor)
+            algorithm=body.algorithm, operator=op)
     return json(certificates.present_binding(binding), status=201)
 
 
@@ -340,10 +351,11 @@ class DeviceUse(StrictBody):
 @openapi.secured("AppSignature")
 @authenticated
 async def device_register(request: Request) -> HTTPResponse:
-    body, actor = parse_json(request.content_type, request.body, RegisterDevice), operator(request)
+    body = parse_json(request.content_type, request.body, RegisterDevice)
+    op = await operator(request)
     device = await devices.register_device(request.ctx.tenant, kind=body.kind, serial=body.serial,
                                            holder=body.holder, location=body.location,
-                                           seal_id=body.seal_id, actor=actor)
+                                           seal_id=body.seal_id, operator=op)
     return json(devices.present_device(device), status=201)
 
 
@@ -353,10 +365,11 @@ async def device_register(request: Request) -> HTTPResponse:
 @openapi.secured("AppSignature")
 @authenticated
 async def device_use(request: Request, device_id: str) -> HTTPResponse:
-    body, actor = parse_json(request.content_type, request.body, DeviceUse), operator(request)
+    body = parse_json(request.content_type, request.body, DeviceUse)
+    op = await operator(request)
     use = await devices.log_device_use(request.ctx.tenant, device_id, user_ref=body.user_ref,
                                        document_ref=body.document_ref, ip=client_ip(request),
-                                       actor=actor)
+                                       operator=op)
     return json(devices.present_use(use), status=201)
 
 

@@ -13,6 +13,22 @@ from backend.models.seal import RiskAlert, Seal, SealGrant, SealUse, SealVersion
 from sign.seals.gbt38540 import parse_seal, verify_seal
 
 OP = {"X-Operator": "sec-admin-01"}
+
+
+@pytest.fixture(autouse=True)
+async def security_admins(tenant):
+    """Headquarters' security administrator (OP), a Shanghai branch one, and a plain user."""
+    from backend.models.admin import AdminRole
+    from backend.models.org import Unit, User
+
+    hq = await Unit.create(tenant_id=tenant.tenant_id, kind="hq", name="总公司", push_id="hq")
+    sh = await Unit.create(tenant_id=tenant.tenant_id, kind="branch", name="上海分公司",
+                           push_id="SH", parent=hq)
+    for ref, unit, role in (("sec-admin-01", hq, "security"), ("sec-sh", sh, "security"),
+                            ("sys-admin", hq, "system"), ("clerk", sh, None)):
+        user = await User.create(tenant_id=tenant.tenant_id, unit=unit, name=ref, push_id=ref)
+        if role:
+            await AdminRole.create(tenant_id=tenant.tenant_id, user=user, role=role)
 COMPANY = "测试人寿保险股份有限公司"
 
 
@@ -199,7 +215,7 @@ async def test_new_device_and_region_raise_alerts_that_can_be_handled(api):
     assert ack.json()["status"] == "acknowledged"
     done = api.post(f"/api/v1/risk-alerts/{alert.id}", {"action": "resolve", "note": "出差用印"},
                     headers=OP)
-    assert done.json()["status"] == "resolved" and done.json()["handled_by"] == "sec-admin-01"
+    assert done.json()["status"] == "resolved" and done.json()["handled_by"] == "user:sec-admin-01"
     again = api.post(f"/api/v1/risk-alerts/{alert.id}", {"action": "resolve", "note": "再次"},
                      headers=OP)
     assert again.status_code == 409
@@ -222,8 +238,9 @@ def test_another_tenants_seal_is_invisible(api, server, other_tenant):
     seal = active_seal(api)
     with ApiClient(server, other_tenant.app_key, other_tenant.app_secret) as other:
         assert other.get(f"/api/v1/seals/{seal['id']}").status_code == 404
-        assert act(other, seal["id"], "revoke").status_code == 404
+        assert act(other, seal["id"], "revoke").status_code == 403  # no admin there
         assert use(other, seal["id"]).status_code == 404
+    assert api.get(f"/api/v1/seals/{seal['id']}").json()["status"] == "active"
 
 
 def blank_pdf_with(text: str) -> bytes:
@@ -327,3 +344,29 @@ async def test_high_risk_alerts_are_sent_through_notify(api, server, db, test_en
         stop_server(proc)
     message = await OutboundMessage.get(template="RISK_ALERT")
     assert message.channel == "local" and message.recipient_masked
+
+
+@pytest.mark.parametrize("who", ["sys-admin", "clerk", "nobody"])
+async def test_only_security_administrators_manage_seals(api, who):
+    response = api.post("/api/v1/seals", {"kind": "official", "name": COMPANY},
+                        headers={"X-Operator": who})
+    assert response.status_code == 403 and response.json()["code"] == "SEAL_ADMIN_REQUIRED"
+    assert await Seal.all().count() == 0
+
+
+async def test_a_branch_administrator_manages_only_its_units_seals(api):
+    branch = {"X-Operator": "sec-sh"}
+    own = api.post("/api/v1/seals", {"kind": "contract", "name": "上海分公司", "unit": "SH"},
+                   headers=branch)
+    assert own.status_code == 201
+    assert api.post(f"/api/v1/seals/{own.json()['id']}/transitions",
+                    {"action": "approve", "reason": "分公司审批"}, headers=branch).status_code == 200
+    hq_seal = make(api)
+    refused = api.post(f"/api/v1/seals/{hq_seal['id']}/transitions",
+                       {"action": "approve", "reason": "越权"}, headers=branch)
+    assert refused.status_code == 403 and refused.json()["code"] == "SEAL_UNIT_FORBIDDEN"
+    other_unit = api.post("/api/v1/seals", {"kind": "official", "name": COMPANY, "unit": "hq"},
+                          headers=branch)
+    assert other_unit.status_code == 403
+    certs = api.post("/api/v1/certificates", {"company_name": COMPANY}, headers=branch)
+    assert certs.status_code == 403

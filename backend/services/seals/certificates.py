@@ -29,8 +29,10 @@ class CertificateImportFailed(ValidationFailed):
 
 
 async def bind_internal(tenant: Tenant, pki: PlatformPKI, *, company_name: str, uscc: str,
-                        algorithm: str, actor: str) -> CertificateBinding:
-    """Issue long-term company certificates from the platform CA and bind them."""
+                        algorithm: str, operator) -> CertificateBinding:
+    """Issue long-term company certificates from the platform CA and bind them (headquarters)."""
+    operator.check_unit("hq")
+    actor = operator.actor
     if algorithm not in ALGORITHMS:
         raise ValidationFailed(f"algorithm must be one of {', '.join(ALGORITHMS)}",
                                code="ALGORITHM_INVALID")
@@ -40,8 +42,10 @@ async def bind_internal(tenant: Tenant, pki: PlatformPKI, *, company_name: str, 
 
 
 async def bind_imported_pkcs12(tenant: Tenant, pki: PlatformPKI, *, company_name: str, uscc: str,
-                               pkcs12: bytes, password: str, actor: str) -> CertificateBinding:
+                               pkcs12: bytes, password: str, operator) -> CertificateBinding:
     """Import a company's PKCS#12 from an external CA; its key goes into the key store."""
+    operator.check_unit("hq")
+    actor = operator.actor
     try:
         identity = import_pkcs12(pkcs12, password)
     except CertificateError as exc:

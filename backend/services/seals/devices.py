@@ -19,10 +19,12 @@ class DeviceNotFound(NotFound):
 
 
 async def register_device(tenant: Tenant, *, kind: str, serial: str, holder: str, location: str,
-                          seal_id: str | None, actor: str) -> SealDevice:
+                          seal_id: str | None, operator) -> SealDevice:
     if kind not in ("physical", "ukey"):
         raise ValidationFailed("kind must be physical or ukey", code="DEVICE_KIND_INVALID")
     seal = await get_seal(tenant, seal_id) if seal_id else None
+    operator.check_unit(seal.unit_ref if seal else "hq")
+    actor = operator.actor
     try:
         async with in_transaction("default"):
             device = await SealDevice.create(tenant=tenant, seal=seal, kind=kind, serial=serial,
@@ -35,7 +37,7 @@ async def register_device(tenant: Tenant, *, kind: str, serial: str, holder: str
 
 
 async def log_device_use(tenant: Tenant, device_id: str, *, user_ref: str, document_ref: str,
-                         ip: str, actor: str) -> SealUse:
+                         ip: str, operator) -> SealUse:
     """Record a use of a physical seal / U-key (no electronic check is possible: it is evidence)."""
     device = await SealDevice.get_or_none(id=parse_uuid(device_id, DeviceNotFound),
                                           tenant_id=tenant.id)
@@ -43,6 +45,8 @@ async def log_device_use(tenant: Tenant, device_id: str, *, user_ref: str, docum
         raise DeviceNotFound()
     if device.seal_id is None:
         raise Conflict("link the device to its seal record first", code="DEVICE_NOT_LINKED")
+    operator.check_unit((await device.seal).unit_ref)
+    actor = operator.actor
     async with in_transaction("default"):
         use = await SealUse.create(tenant=tenant, seal_id=device.seal_id, user_ref=user_ref,
                                    document_ref=document_ref, ip=ip,

@@ -12,6 +12,7 @@ from backend.ids import parse_uuid
 from backend.models.seal import SealGrant
 from backend.models.tenant import Tenant
 from backend.services.seals.lifecycle import check_reason, get_seal, now
+from backend.services.seals.operators import SealOperator
 
 GRANTEE_TYPES = ("user", "role", "unit")
 
@@ -31,11 +32,13 @@ class GrantOverlaps(Conflict):
 async def grant_seal(tenant: Tenant, seal_id: str, *, grantee_type: str, grantee_ref: str,
                      valid_from: dt.datetime, valid_until: dt.datetime,
                      document_types: list[str], flows: list[str], max_uses: int | None,
-                     actor: str, reason: str) -> SealGrant:
+                     operator: SealOperator, reason: str) -> SealGrant:
     reason = check_reason(reason)
     _check_window(grantee_type, valid_from, valid_until, max_uses)
     async with in_transaction("default"):
         seal = await get_seal(tenant, seal_id, for_update=True)
+        operator.check_unit(seal.unit_ref)
+        actor = operator.actor
         if seal.status == "revoked":
             raise Conflict("a revoked seal cannot be granted", code="SEAL_REVOKED")
         if valid_until > seal.valid_until:
@@ -70,13 +73,17 @@ def _check_window(grantee_type: str, valid_from: dt.datetime, valid_until: dt.da
         raise GrantInvalid("max_uses must be at least 1")
 
 
-async def revoke_grant(tenant: Tenant, grant_id: str, *, actor: str, reason: str) -> SealGrant:
+async def revoke_grant(tenant: Tenant, grant_id: str, *, operator: SealOperator | None = None,
+                       reason: str, actor: str | None = None) -> SealGrant:
+    operator = operator or SealOperator.system(actor or "system")
     reason = check_reason(reason)
     async with in_transaction("default"):
         grant = await SealGrant.select_for_update().get_or_none(
             id=parse_uuid(grant_id, GrantNotFound), seal__tenant_id=tenant.id)
         if grant is None:
             raise GrantNotFound()
+        operator.check_unit((await grant.seal).unit_ref)
+        actor = operator.actor
         if grant.revoked_at is None:
             grant.revoked_at = now()
             await grant.save(update_fields=["revoked_at"])

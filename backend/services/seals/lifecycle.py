@@ -18,6 +18,7 @@ from backend.errors import Conflict, NotFound, ValidationFailed
 from backend.ids import parse_uuid
 from backend.models.seal import Seal
 from backend.models.tenant import Tenant
+from backend.services.seals.operators import SealOperator
 
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "approve": (("pending",), "active"),
@@ -58,14 +59,19 @@ def check_reason(reason: str) -> str:
     return reason
 
 
-async def transition(tenant: Tenant, seal_id: str, action: str, *, actor: str,
-                     reason: str) -> Seal:
+async def transition(tenant: Tenant, seal_id: str, action: str, *,
+                     operator: SealOperator | None = None, reason: str,
+                     actor: str | None = None) -> Seal:
+    """``operator`` acts (unit-checked); ``actor`` alone names a system actor."""
+    operator = operator or SealOperator.system(actor or "system")
     if action not in TRANSITIONS:
         raise SealTransitionInvalid(f"unknown action {action!r}")
     reason = check_reason(reason)
     allowed_from, target = TRANSITIONS[action]
     async with in_transaction("default"):
         seal = await get_seal(tenant, seal_id, for_update=True)
+        operator.check_unit(seal.unit_ref)
+        actor = operator.actor
         if seal.status not in allowed_from:
             raise SealTransitionInvalid(f"cannot {action} a {seal.status} seal")
         previous, seal.status = seal.status, target

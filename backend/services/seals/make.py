@@ -17,6 +17,7 @@ from backend.models.seal import Seal, SealVersion
 from backend.models.tenant import Tenant
 from backend.services.seals import artwork
 from backend.services.seals.lifecycle import check_reason, get_seal, now
+from backend.services.seals.operators import SealOperator
 
 
 class SealArtworkInvalid(ValidationFailed):
@@ -24,8 +25,11 @@ class SealArtworkInvalid(ValidationFailed):
 
 
 async def make_seal(tenant: Tenant, runtime, *, kind: str, name: str, sub_text: str, code: str,
-                    upload: bytes | None, unit_ref: str, valid_days: int, actor: str) -> Seal:
+                    upload: bytes | None, unit_ref: str, valid_days: int,
+                    operator: SealOperator) -> Seal:
     """Must run inside the caller's transaction (the idempotency wrapper opens one)."""
+    operator.check_unit(unit_ref)
+    actor = operator.actor
     seal_id = uuid.uuid4()
     valid_from = now()
     valid_until = valid_from + dt.timedelta(days=valid_days)
@@ -45,11 +49,13 @@ async def make_seal(tenant: Tenant, runtime, *, kind: str, name: str, sub_text: 
 
 
 async def change_seal(tenant: Tenant, runtime, seal_id: str, *, name: str | None,
-                      sub_text: str | None, upload: bytes | None, actor: str,
+                      sub_text: str | None, upload: bytes | None, operator: SealOperator,
                       reason: str) -> Seal:
     reason = check_reason(reason)
     async with in_transaction("default"):
         seal = await get_seal(tenant, seal_id, for_update=True)
+        operator.check_unit(seal.unit_ref)
+        actor = operator.actor
         if seal.status not in ("active", "suspended"):
             raise Conflict(f"cannot change a {seal.status} seal", code="SEAL_TRANSITION_INVALID")
         new_name = name or seal.name

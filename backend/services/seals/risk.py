@@ -125,7 +125,7 @@ ALERT_TRANSITIONS = {"acknowledge": ("open", "acknowledged"),
                      "resolve": (None, "resolved")}
 
 
-async def handle_alert(tenant: Tenant, alert_id: str, action: str, *, actor: str,
+async def handle_alert(tenant: Tenant, alert_id: str, action: str, *, operator,
                        note: str) -> RiskAlert:
     from tortoise.transactions import in_transaction
 
@@ -139,6 +139,8 @@ async def handle_alert(tenant: Tenant, alert_id: str, action: str, *, actor: str
             id=parse_uuid(alert_id, AlertNotFound), tenant_id=tenant.id)
         if alert is None:
             raise AlertNotFound()
+        operator.check_unit((await alert.seal).unit_ref)
+        actor = operator.actor
         if alert.status == "resolved" or (required and alert.status != required):
             raise Conflict(f"cannot {action} a {alert.status} alert", code="ALERT_TRANSITION_INVALID")
         alert.status, alert.note, alert.handled_by = target, note.strip(), actor
