@@ -126,9 +126,11 @@ async def db(prepared_database):
     from backend import db as backend_db
 
     await backend_db.init_db(prepared_database)
-    await _wipe(prepared_database)
-    yield prepared_database
-    await backend_db.close_db()
+    try:  # close even when wiping fails, so that one failure does not cascade
+        await _wipe(prepared_database)
+        yield prepared_database
+    finally:
+        await backend_db.close_db()
 
 
 @pytest.fixture
