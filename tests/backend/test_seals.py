@@ -370,3 +370,13 @@ async def test_a_branch_administrator_manages_only_its_units_seals(api):
     assert other_unit.status_code == 403
     certs = api.post("/api/v1/certificates", {"company_name": COMPANY}, headers=branch)
     assert certs.status_code == 403
+
+
+@pytest.mark.parametrize("kind, name", [("contract", COMPANY), ("finance", COMPANY),
+                                        ("legal_rep", "张三丰"), ("personal", "李四")])
+def test_every_seal_kind_is_generated_from_text(api, kind, name):
+    seal = make(api, kind=kind, name=name)
+    png = api.get(f"/api/v1/seals/{seal['id']}/image").content
+    image = Image.open(io.BytesIO(png))
+    assert image.mode == "RGBA" and image.getpixel((0, 0))[3] == 0
+    assert parse_seal(api.get(f"/api/v1/seals/{seal['id']}/seseal").content).name == name
