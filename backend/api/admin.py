@@ -2,7 +2,7 @@
 
 Every route names the admin role(s) it needs in ``ROUTES`` (the route table the tests walk):
 system administrators manage users, roles, sessions and the organisation sync; security
-administrators read statistics and the unit tree (seals, grants and certificates join them); the
+administrators manage seals and their grants and read statistics and the unit tree; the
 audit administrator only reads, exports and verifies the operation log, and those reads are
 logged too.
 """
@@ -19,7 +19,8 @@ from sanic_ext import openapi
 from backend import audit
 from backend.api.admin_auth import Handler, requires_role
 from backend.api.bodies import StrictBody, parse_json, query_int
-from backend.services import admin_roles, admin_sessions, org_directory, query_audit, statistics
+from backend.services import (admin_roles, admin_security, admin_sessions, org_directory,
+                              query_audit, statistics)
 from backend.services import sync_org
 from backend.services.sync_dingtalk import sync_from_dingtalk
 
@@ -156,6 +157,42 @@ async def dingtalk_sync(request: Request) -> HTTPResponse:
     run = await sync_from_dingtalk(request.app.ctx.runtime, mode=body.mode, trigger="manual",
                                    tenant_id=_tenant(request))
     return json(sync_org.present_run(run), status=201)
+
+
+# ---- security administrator: seals and grants ------------------------------------------------
+class Reason(StrictBody):
+    reason: str = Field(..., min_length=2, max_length=300)
+
+
+@route("GET", "/seals", "security", summary="Seals (filter: status, unit = the seal's unit ref)")
+async def seals(request: Request) -> HTTPResponse:
+    limit, offset = _page(request)
+    return json(await admin_security.list_seals(
+        _tenant(request), status=request.args.get("status"), unit=request.args.get("unit"),
+        limit=limit, offset=offset))
+
+
+@route("POST", "/seals/<seal_id:str>/<action:str>", "security", body=Reason,
+       summary="Approve, suspend, resume or revoke a seal (reason required)")
+async def seal_transition(request: Request, seal_id: str, action: str) -> HTTPResponse:
+    body = parse_json(request.content_type, request.body, Reason)
+    return json(await admin_security.transition(_tenant(request), seal_id, action,
+                                                actor=f"user:{request.ctx.user.id}",
+                                                reason=body.reason))
+
+
+@route("GET", "/seals/<seal_id:str>/grants", "security", summary="The grants of a seal")
+async def seal_grants(request: Request, seal_id: str) -> HTTPResponse:
+    return json(await admin_security.list_grants(_tenant(request), seal_id))
+
+
+@route("POST", "/grants/<grant_id:str>/revoke", "security", body=Reason,
+       summary="Revoke a seal grant (reason required)")
+async def revoke_grant(request: Request, grant_id: str) -> HTTPResponse:
+    body = parse_json(request.content_type, request.body, Reason)
+    return json(await admin_security.revoke_grant(_tenant(request), grant_id,
+                                                  actor=f"user:{request.ctx.user.id}",
+                                                  reason=body.reason))
 
 
 # ---- security administrator (and system): statistics ----------------------------------------

@@ -5,7 +5,7 @@ Filters: ``actor`` (exact, e.g. ``user:<id>`` or ``app:<app key>``), ``action`` 
 ``seal.`` matches ``seal.use``; without a dot, ``seal`` matches ``seal`` and ``seal.*``),
 ``target`` (exact), ``result``, ``since`` / ``until`` (ISO 8601, until exclusive) and ``unit``
 (entries whose actor is a user of that unit or of a unit below it, or whose target is one of those
-units). Results are newest first and paged by ``limit`` / ``offset``. Exports (CSV or JSON lines)
+units or one of their seals). Results are newest first and paged by ``limit`` / ``offset``. Exports (CSV or JSON lines)
 carry ``seq``, ``prev_hash`` and ``hash`` so that the chain can be re-verified outside.
 """
 from __future__ import annotations
@@ -23,6 +23,7 @@ from backend.db import replica
 from backend.errors import ValidationFailed
 from backend.models.audit import AuditEntry
 from backend.models.org import Unit, User
+from backend.models.seal import Seal
 
 EXPORT_MAX_ROWS = 100_000
 EXPORT_COLUMNS = ("seq", "created_at", "tenant_id", "actor", "action", "target", "result", "ip",
@@ -111,13 +112,22 @@ async def _queryset(q: AuditQuery):
         qs = qs.filter(created_at__lt=q.until)
     if q.unit_id:
         units = await unit_subtree(q.tenant_id, q.unit_id)
-        users = await User.filter(tenant_id=q.tenant_id, unit_id__in=units).using_db(
-            replica()).values_list("id", flat=True) if units else []
-        actors = [f"user:{u}" for u in users]
-        targets = [f"unit:{u}" for u in units]
-        if not actors and not targets:
+        if not units:
             return None
-        qs = qs.filter(Q(actor__in=actors) | Q(target__in=targets))
+        # actors: the units' users by every id they are logged under (ours, business, DingTalk)
+        users = await User.filter(tenant_id=q.tenant_id, unit_id__in=units).using_db(
+            replica()).values_list("id", "push_id", "dingtalk_id")
+        actors = sorted({f"user:{ref}" for row in users for ref in row if ref})
+        unit_rows = await Unit.filter(id__in=units).using_db(replica()).values_list(
+            "id", "push_id", "dingtalk_id")
+        refs = sorted({str(ref) for row in unit_rows for ref in row if ref})
+        seals = await Seal.filter(tenant_id=q.tenant_id, unit_ref__in=refs).using_db(
+            replica()).values_list("id", flat=True)
+        targets = [f"unit:{u}" for u in units] + [f"seal:{s}" for s in seals]
+        condition = Q(target__in=targets)
+        if actors:
+            condition |= Q(actor__in=actors)
+        qs = qs.filter(condition)
     return qs
 
 

@@ -132,11 +132,7 @@ async def _audit_counts(q: StatsQuery, units: list[str] | None) -> list[dict[str
     where = (f"tenant_id = {sql.p(q.tenant_id)} AND created_at >= {sql.p(sql.ts(q.since))} "
              f"AND created_at < {sql.p(sql.ts(q.until))} AND action IN ({sql.many(actions)})")
     if units is not None:
-        users = await _users_of(q.tenant_id, units)
-        unit_expr = sql.json_text("details", "unit_id")
-        actor_filter = f" OR ({unit_expr} IS NULL AND actor IN ({sql.many(users)}))" \
-            if users else ""
-        where += f" AND ({unit_expr} IN ({sql.many(units)}){actor_filter})"
+        where += " AND " + await _unit_condition(sql, q.tenant_id, units)
     text = (f"SELECT {period} AS period, action, result, COUNT(*) AS n FROM audit_entry "
             f"WHERE {where} GROUP BY 1, 2, 3 ORDER BY 1")
     return await sql.rows(text)
@@ -153,12 +149,29 @@ async def _audit_kinds(q: StatsQuery) -> dict[str, int]:
     return {r["kind"]: int(r["n"]) for r in await sql.rows(text)}
 
 
-async def _users_of(tenant_id: str, units: list[str]) -> list[str]:
-    from backend.models.org import User
+async def _unit_condition(sql: _Sql, tenant_id: str, units: list[str]) -> str:
+    """Which entries belong to these units: ``details.unit_id`` when set; else, for an action on
+    a seal (target ``seal:<id>``), the unit owning the seal; else the acting user's unit (actor
+    ``user:<our id | business id | DingTalk id>``). Sub-selects, not id lists: a big unit has
+    more users than a statement has parameters."""
+    from backend.models.org import Unit
 
-    ids = await User.filter(tenant_id=tenant_id, unit_id__in=units).using_db(replica()) \
-        .values_list("id", flat=True)
-    return [f"user:{i}" for i in ids]
+    rows = await Unit.filter(tenant_id=tenant_id, id__in=units).using_db(replica()) \
+        .values_list("id", "push_id", "dingtalk_id")
+    refs = sorted({str(r) for row in rows for r in row if r})
+    cast = "::text" if sql.pg else ""
+    unit_expr = sql.json_text("details", "unit_id")
+    # placeholders are taken in text order (SQLite's ? are positional): build left to right
+    head = f"({unit_expr} IN ({sql.many(units)}) OR ({unit_expr} IS NULL AND ("
+    seals = (f"SELECT 'seal:' || id{cast} FROM seal WHERE tenant_id = {sql.p(tenant_id)} "
+             f"AND unit_ref IN ({sql.many(refs)})")
+    users = " UNION ".join(
+        f"SELECT 'user:' || {column}{cast if column == 'id' else ''} FROM org_user "
+        f"WHERE tenant_id = {sql.p(tenant_id)} AND unit_id IN ({sql.many(units)}) "
+        f"AND {column} IS NOT NULL"
+        for column in ("id", "push_id", "dingtalk_id"))
+    return (f"{head}(target LIKE 'seal:%' AND target IN ({seals})) OR "
+            f"(target NOT LIKE 'seal:%' AND actor IN ({users})))))")
 
 
 async def compute(q: StatsQuery) -> dict[str, Any]:

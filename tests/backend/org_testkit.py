@@ -1,6 +1,7 @@
 """Helpers of the organisation, SSO and admin tests (fixtures are in conftest.py)."""
 from __future__ import annotations
 
+import datetime as dt
 import time
 import uuid
 
@@ -42,3 +43,23 @@ def make_ticket(tenant, sub: str, *, exp_in: int = 60, jti: str | None = None,
 
 def bearer(session: dict) -> dict[str, str]:
     return {"Authorization": f"Bearer {session['token']}"}
+
+
+async def make_seal(tenant_id: str, unit_ref: str, name: str):
+    """An active seal of ``unit_ref`` (stored directly: the tests are about the organisation)."""
+    from backend.models.seal import Seal
+
+    now = dt.datetime.now(dt.timezone.utc)
+    return await Seal.create(tenant_id=tenant_id, unit_ref=unit_ref, kind="contract", name=name,
+                             status="active", source="generated", image_png=b"png",
+                             black_png=b"png", seseal_der=b"der", valid_from=now,
+                             valid_until=now + dt.timedelta(days=365), created_by="test")
+
+
+async def make_grant(seal, grantee_type: str, grantee_ref: str):
+    from backend.models.seal import SealGrant
+
+    now = dt.datetime.now(dt.timezone.utc)
+    return await SealGrant.create(seal=seal, grantee_type=grantee_type, grantee_ref=grantee_ref,
+                                  valid_from=now, valid_until=now + dt.timedelta(days=30),
+                                  granted_by="test")

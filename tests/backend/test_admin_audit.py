@@ -110,3 +110,18 @@ async def test_verify_reports_the_chain(org_server, admins):
     broken = get(org_server, "/audit/verify", admins["audit"]).json()
     assert broken["ok"] is False and broken["broken_at"] == victim.seq
     assert "edited" in broken["reason"]
+
+
+async def test_query_by_unit_finds_its_seals_and_business_ids(org_server, admins):
+    from tests.backend.org_testkit import make_seal
+
+    sh = await Unit.get(push_id="SH")
+    seal = await make_seal(ORG_TENANT_ID, "SH", "上海分公司合同专用章")
+    await audit.record("seal.use", f"seal:{seal.id}", actor="user:E0004", tenant_id=ORG_TENANT_ID)
+    await audit.record("document.upload", "doc:1", actor="user:E0005", tenant_id=ORG_TENANT_ID)
+    found = get(org_server, "/audit/entries", admins["audit"], unit=str(sh.id),
+                action="seal.use").json()
+    assert [e["target"] for e in found["items"]] == [f"seal:{seal.id}"]
+    uploads = get(org_server, "/audit/entries", admins["audit"], unit=str(sh.id),
+                  action="document").json()
+    assert [e["actor"] for e in uploads["items"]] == ["user:E0005"]  # logged by business id

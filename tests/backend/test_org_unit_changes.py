@@ -7,6 +7,7 @@ from backend.models.org import SyncRun, Unit
 from backend.models.tenant import Tenant
 from backend.services import org_events
 from backend.services.sync_org import Snapshot, UnitIn, run_sync
+from tests.backend.org_testkit import make_grant, make_seal
 
 TREE = [UnitIn("HQ", "总公司", "hq"), UnitIn("BJ", "北京分公司", "branch", "HQ"),
         UnitIn("HD", "海淀支公司", "sub_branch", "BJ"), UnitIn("SH", "上海分公司", "branch", "HQ")]
@@ -60,29 +61,6 @@ async def test_a_failing_listener_rolls_the_sync_back(org_tenant, runtime):
     assert not await Unit.exists() and not await SyncRun.exists()
 
 
-async def _seal(tenant_id: str, unit_ref: str, name: str):
-    import datetime as dt
-
-    from backend.models.seal import Seal
-
-    now = dt.datetime.now(dt.timezone.utc)
-    return await Seal.create(tenant_id=tenant_id, unit_ref=unit_ref, kind="contract", name=name,
-                             status="active", source="generated", image_png=b"png",
-                             black_png=b"png", seseal_der=b"der", valid_from=now,
-                             valid_until=now + dt.timedelta(days=365), created_by="test")
-
-
-async def _grant(seal, grantee_type: str, grantee_ref: str):
-    import datetime as dt
-
-    from backend.models.seal import SealGrant
-
-    now = dt.datetime.now(dt.timezone.utc)
-    return await SealGrant.create(seal=seal, grantee_type=grantee_type, grantee_ref=grantee_ref,
-                                  valid_from=now, valid_until=now + dt.timedelta(days=30),
-                                  granted_by="test")
-
-
 async def test_seals_and_grants_follow_a_disabled_unit_and_user(org_tenant, runtime):
     from backend.models.audit import AuditEntry
     from backend.models.seal import Seal, SealGrant
@@ -93,12 +71,12 @@ async def test_seals_and_grants_follow_a_disabled_unit_and_user(org_tenant, runt
     await run_sync(tenant, "push", "full", Snapshot(units=TREE, users=users),
                    cipher=runtime.cipher)
     sh = await Unit.get(push_id="SH")
-    sh_seal = await _seal(org_tenant.tenant_id, "SH", "上海分公司合同专用章")
-    hq_seal = await _seal(org_tenant.tenant_id, "HQ", "总公司合同专用章")
-    by_uuid = await _seal(org_tenant.tenant_id, str(sh.id), "上海分公司公章")
-    unit_grant = await _grant(hq_seal, "unit", "SH")
-    user_grant = await _grant(hq_seal, "user", "E1")
-    other_grant = await _grant(hq_seal, "user", "E2")
+    sh_seal = await make_seal(org_tenant.tenant_id, "SH", "上海分公司合同专用章")
+    hq_seal = await make_seal(org_tenant.tenant_id, "HQ", "总公司合同专用章")
+    by_uuid = await make_seal(org_tenant.tenant_id, str(sh.id), "上海分公司公章")
+    unit_grant = await make_grant(hq_seal, "unit", "SH")
+    user_grant = await make_grant(hq_seal, "user", "E1")
+    other_grant = await make_grant(hq_seal, "user", "E2")
     # SH disappears from the full snapshot, and so does its user E1
     await run_sync(tenant, "push", "full", Snapshot(units=TREE[:3], users=users[1:]),
                    cipher=runtime.cipher)

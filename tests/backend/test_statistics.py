@@ -10,15 +10,15 @@ from backend import audit
 from backend.models.audit import AuditEntry
 from backend.models.org import Unit, User
 from backend.services import statistics
-from tests.backend.org_testkit import ORG_TENANT_ID, bearer
+from tests.backend.org_testkit import ORG_TENANT_ID, bearer, make_seal
 
 BJT = dt.timezone(dt.timedelta(hours=8))
 
 
 async def at(when: dt.datetime, action: str, *, result: str = "ok", actor: str = "system",
-             unit_id: str | None = None) -> None:
+             unit_id: str | None = None, target: str = "x") -> None:
     """Record an entry, then move it to ``when`` (statistics read created_at only)."""
-    row = await audit.record(action, "x", result=result, actor=actor, tenant_id=ORG_TENANT_ID,
+    row = await audit.record(action, target, result=result, actor=actor, tenant_id=ORG_TENANT_ID,
                              details={"unit_id": unit_id} if unit_id else {})
     await AuditEntry.filter(id=row.id).update(created_at=when)
 
@@ -112,3 +112,16 @@ def test_security_and_system_administrators_read_statistics(org_server, admins):
         answer = httpx.get(f"{org_server}/api/v1/admin/statistics", params=WINDOW,
                            headers=bearer(admins[role]))
         assert answer.status_code == 200 and "series" in answer.json()
+
+
+async def test_seal_use_counts_for_the_unit_owning_the_seal(org_api, pushed_org):
+    units = {u.push_id: str(u.id) for u in await Unit.filter(tenant_id=ORG_TENANT_ID)}
+    sh_seal = await make_seal(ORG_TENANT_ID, "SH", "上海分公司合同专用章")
+    when = dt.datetime(2026, 11, 10, 10, 0, tzinfo=BJT)
+    # the seal module logs actor user:<business id>; E0004 works in Beijing (BJ-HD)
+    await at(when, "seal.use", result="allowed", actor="user:E0004", target=f"seal:{sh_seal.id}")
+    await at(when, "document.upload", actor="user:E0004")
+    sh = org_api.get("/api/v1/statistics", params={**WINDOW, "unit": units["SH"]}).json()
+    bj = org_api.get("/api/v1/statistics", params={**WINDOW, "unit": units["BJ"]}).json()
+    assert sh["totals"]["seal_uses"] == 1 and bj["totals"]["seal_uses"] == 0
+    assert bj["totals"]["files"] == 1 and sh["totals"]["files"] == 0
