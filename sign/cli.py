@@ -96,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
         verify = sub.choices.get("verify")
         if verify is not None:
             verify.set_defaults(func=cli_verify.run)
+    from sign.ltv import cli as ltv_cli  # python -m sign ltv add|renew|job
+    ltv_cli.add_parser(sub)
     return p
 
 

@@ -24,7 +24,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="trusted certificates (PEM, may hold several); repeatable")
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
     p.add_argument("--at", type=_iso_date, metavar="ISO-DATE",
-                   help="validate certificates at this time (default: timestamp/signing time)")
+                   help="validate certificates at this time (default: timestamp/signing time); "
+                        "with LTV material (DSS, document time-stamps, OFD archives): offline "
+                        "verification as of this date, level per signature (sign.ltv)")
     p.set_defaults(func=run)
     return p
 
@@ -38,6 +40,9 @@ def _iso_date(text: str) -> dt.datetime:
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    from sign.ltv.cli import run_verify_at, wants_ltv
+    if wants_ltv(args):  # DSS / document time-stamps / OFD archives: level per signature
+        return run_verify_at(args, out, err)
     if str(args.file).lower().endswith(".ofd"):  # OFD (GB/T 33190): see sign.ofd.cli
         from sign.ofd.cli import run_verify as run_verify_ofd
         return run_verify_ofd(args, out, err)
