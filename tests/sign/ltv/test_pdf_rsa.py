@@ -154,3 +154,26 @@ def test_dss_has_vri_for_every_signature(rsa_pki, rsa_docs):
     with pikepdf.open(io.BytesIO(rsa_docs[2])) as pdf:
         keys = {str(k)[1:] for k in pdf.Root.DSS.VRI.keys()}
         assert {s.vri_key for s in pdf_signatures(pdf) if not s.is_doc_timestamp} <= keys
+
+
+def test_revocation_after_existence_does_not_invalidate():
+    """A revocation dated after the proven existence time keeps the signature valid; one dated
+    before makes it invalid (embedded CRLs, offline)."""
+    from .ltv_testkit import DAY, make_pki
+    from sign.ltv.archive import add_pdf_archive
+    from sign.ltv.material import Material
+    pki = make_pki("rsa2048")
+    doc = add_pdf_archive(signed_pdf(pki), pki.stamper1(), pki.material()).data
+    pki.h.issuing.revoke(pki.signer.cert, reason="key_compromise", date=NOW + 10 * DAY)
+    later_crls = Material((), (pki.h.issuing.crl(this_update=RENEWAL_TIME),))
+    res = renew(doc, pki.stamper2(), material=later_crls, horizon=HORIZON, now=RENEWAL_TIME)
+    report = verify_at(res.data, trust=[pki.root], at=AFTER_TSA1)
+    assert report.valid and levels(report) == ["B-LTA"], report.to_dict()
+    # revoked *before* the signature existed: not valid
+    pki2 = make_pki("rsa2048")
+    doc2 = signed_pdf(pki2)
+    pki2.h.issuing.revoke(pki2.signer.cert, date=NOW - DAY / 24)
+    doc2 = add_pdf_archive(doc2, pki2.stamper1(), pki2.material()).data
+    report = verify_at(doc2, trust=[pki2.root], at=AFTER_SIGNER)
+    assert not report.valid
+    assert any(p.code == "CHAIN_REVOKED" for p in report.signatures[0].problems)
