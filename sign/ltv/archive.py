@@ -7,8 +7,9 @@ that time-stamp (the TSA's certificates, the CRLs given) and a fresh time-stamp 
 everything: PDF: DSS update + document time-stamp; OFD: a new ``archive_N+1``.
 
 :class:`ArchiveJob` keeps a JSON progress file (written atomically after each document) so a
-job can be re-run at will: documents already renewed are skipped (by the recorded SHA-256 of
-the result), and a job that died half-way continues where it stopped. Outputs are written to
+job can be re-run at will: documents already handled are skipped (recorded SHA-256 of the
+file unchanged, and not yet due again: ``due_after``), and a job that died half-way continues
+where it stopped. Outputs are written to
 a temporary file and moved over the original (``os.replace``), so a crash never leaves a
 half-written document; a crash between the move and the progress update is caught by the
 horizon test (the new time-stamp is not due).
@@ -153,6 +154,7 @@ class JobEntry:
     new_time: str | None = None
     previous_expiry: str | None = None
     sha256: str | None = None
+    due_after: str | None = None   # from then on the document needs renewal again
 
 
 @dataclass(frozen=True)
@@ -196,6 +198,12 @@ class ArchiveJob:
         write_atomically(self.progress_path, json.dumps({"version": 1, "files": done}, indent=1,
                                                         sort_keys=True).encode())
 
+    def _still_fresh(self, rec: dict[str, Any]) -> bool:
+        """A recorded document is skipped until its (new) last time-stamp becomes due again."""
+        if rec.get("status") not in ("renewed", "not_due") or not rec.get("due_after"):
+            return False
+        return _now(self.now) < _dt.datetime.fromisoformat(rec["due_after"])
+
     def renew_one(self, path: str) -> RenewResult:
         """Renew one document (in memory); subclasses may hook here."""
         return renew(path, self.stamper, material=self.material, horizon=self.horizon, now=self.now)
@@ -207,7 +215,7 @@ class ArchiveJob:
             key = str(path)
             current = hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()
             rec = done.get(key)
-            if rec and rec.get("status") in ("renewed", "not_due") and rec.get("sha256") == current:
+            if rec and rec.get("sha256") == current and self._still_fresh(rec):
                 entries.append(JobEntry(key, "done_earlier", f"recorded as {rec['status']}",
                                         rec.get("new_time"), rec.get("previous_expiry"), current))
                 continue
@@ -220,13 +228,15 @@ class ArchiveJob:
                     raise
                 entry = JobEntry(key, "error", f"{type(exc).__name__}: {exc}")
             else:
-                digest = current
+                digest, due = current, res.previous_expiry
                 if res.renewed:
                     write_atomically(key, res.data)
                     digest = hashlib.sha256(res.data).hexdigest()
+                    due = needs_renewal(res.data, horizon=self.horizon, now=self.now)[3]
                 entry = JobEntry(key, "renewed" if res.renewed else "not_due", res.reason,
                                  res.new_time.isoformat() if res.new_time else None,
-                                 res.previous_expiry.isoformat() if res.previous_expiry else None, digest)
+                                 res.previous_expiry.isoformat() if res.previous_expiry else None, digest,
+                                 (due - self.horizon).isoformat() if due else None)
             entries.append(entry)
             if entry.status != "error":
                 done[key] = {k: v for k, v in asdict(entry).items() if k != "path"}

@@ -97,3 +97,19 @@ def test_job_reports_errors_and_goes_on(tmp_path, rsa_pki, sm2_pki):
     assert [e.status for e in report.entries] == ["error", "renewed"]
     assert report.errors == (str(d / "broken.pdf"),)
     assert NOW < RENEWAL_TIME
+
+
+def test_progress_file_reused_later_renews_again_when_due(tmp_path, rsa_pki):
+    """A periodic job keeps its progress file: a document recorded "not due" is renewed once due."""
+    d = tmp_path / "docs"
+    d.mkdir()
+    doc = d / "p.pdf"
+    doc.write_bytes(add_pdf_archive(signed_pdf(rsa_pki), rsa_pki.stamper1(), rsa_pki.material()).data)
+    progress = tmp_path / "p.json"
+    first = ArchiveJob(d, rsa_pki.stamper2(NOW), progress=progress, horizon=HORIZON, now=NOW).run()
+    assert [e.status for e in first.entries] == ["not_due"]
+    assert [e.status for e in ArchiveJob(d, rsa_pki.stamper2(NOW), progress=progress, horizon=HORIZON,
+                                         now=NOW).run().entries] == ["done_earlier"]
+    later = ArchiveJob(d, rsa_pki.stamper2(), progress=progress, horizon=HORIZON, now=RENEWAL_TIME).run()
+    assert [e.status for e in later.entries] == ["renewed"]
+    assert _doc_timestamps(doc.read_bytes()) == 2
