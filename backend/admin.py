@@ -1,4 +1,5 @@
-"""Administration commands: ``python -m backend.admin create-tenant NAME`` | ``migrate``."""
+"""Administration commands: ``python -m backend.admin create-tenant NAME`` | ``migrate`` |
+``import-templates TENANT_ID [CODE...]``."""
 from __future__ import annotations
 
 import argparse
@@ -20,6 +21,20 @@ async def _create_tenant(settings: Settings, name: str) -> int:
     return 0
 
 
+async def _import_templates(settings: Settings, tenant_id: str, codes: list[str]) -> int:
+    from backend.models.tenant import Tenant
+    from backend.services.templates_catalog import TemplateNotFound, import_examples
+
+    tenant = await Tenant.get_or_none(id=tenant_id) if len(tenant_id) == 36 else None
+    if tenant is None:
+        raise TemplateNotFound(f"no tenant {tenant_id}", code="TENANT_NOT_FOUND")
+    items = await import_examples(tenant, Runtime.from_settings(settings), actor="admin:cli",
+                                  codes=codes or None)
+    print(json.dumps([{"code": t["code"], "id": t["id"], "imported": t["imported"]}
+                      for t in items], ensure_ascii=False))
+    return 0
+
+
 async def _run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     await db.init_db(settings)
@@ -27,6 +42,8 @@ async def _run(args: argparse.Namespace) -> int:
         await db.migrate(settings)
         if args.command == "create-tenant":
             return await _create_tenant(settings, args.name)
+        if args.command == "import-templates":
+            return await _import_templates(settings, args.tenant_id, args.codes)
         print(json.dumps({"migrated": True}))
         return 0
     finally:
@@ -39,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("migrate", help="apply pending database migrations")
     create = sub.add_parser("create-tenant", help="create a tenant; prints its app key and secret once")
     create.add_argument("name")
+    templates = sub.add_parser("import-templates",
+                               help="import the shipped example templates (templates/) for a tenant")
+    templates.add_argument("tenant_id")
+    templates.add_argument("codes", nargs="*", help="only these codes (default: all eight)")
     args = parser.parse_args(argv)
     try:
         return asyncio.run(_run(args))

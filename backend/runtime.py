@@ -28,6 +28,7 @@ class Runtime:
     environ: Mapping[str, str] | None = None
     _channels: NotifyChannels | None = None
     _providers: Providers | None = None
+    _storage: object | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings,
@@ -54,6 +55,14 @@ class Runtime:
         """The platform CA, seal-making identity and key store (created on first use)."""
         return PlatformPKI.for_settings(self.settings)
 
+    def storage(self):
+        """The content-addressed file store (``documents.storage``) from STORAGE_URL (see
+        ``backend.services.file_store``), built on first use."""
+        if self._storage is None:
+            from backend.services.file_store import build_storage
+            self._storage = build_storage(self.settings)
+        return self._storage
+
     def identity(self) -> Providers:
         """Identity, enterprise and face providers, built on first use from the environment
         (face_verify.config: IDENTITY_PROVIDER, FACE_PROVIDER, ...)."""
@@ -66,5 +75,7 @@ class Runtime:
             await self._providers.aclose()
         if self._channels is not None:
             await self._channels.aclose()
+        if self._storage is not None and hasattr(self._storage, "close"):
+            self._storage.close()
         await self.jobs.close()
         await self.cache.close()

@@ -82,6 +82,13 @@ SETTINGS_DOC: tuple[Setting, ...] = (
     Setting("STORAGE_ENCRYPT", False, "encrypt stored files at rest (SM4-GCM, key derived from the "
             "first data key)"),
     Setting("DOCUMENT_RETENTION_YEARS", 30, "default retention of a document (years from creation)"),
+    Setting("STORAGE_URL", "", "file store: empty = file://<DATA_DIR>/files; file:///path, or "
+            "s3://bucket?endpoint=https://...&region=...&prefix=... (S3-compatible object storage)"),
+    Setting("S3_ACCESS_KEY", "", "access key of the s3:// STORAGE_URL"),
+    Setting("S3_SECRET_KEY", "", "secret key of the s3:// STORAGE_URL"),
+    Setting("STORAGE_ENCRYPT", False, "encrypt stored files at rest (SM4-GCM, key derived from the "
+            "first data key)"),
+    Setting("DOCUMENT_RETENTION_YEARS", 30, "default retention of a document (years from creation)"),
 )
 
 
@@ -163,6 +170,11 @@ class Settings:
     s3_secret_key: str = ""
     storage_encrypt: bool = False
     document_retention_years: int = 30
+    storage_url: str = ""
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    storage_encrypt: bool = False
+    document_retention_years: int = 30
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -190,6 +202,8 @@ class Settings:
         start, _, end = self.risk_work_hours.partition("-")
         if not (start.isdigit() and end.isdigit() and 0 <= int(start) < int(end) <= 24):
             raise SettingsError("RISK_WORK_HOURS must look like 8-20")
+        if self.storage_url and not self.storage_url.startswith(("file://", "s3://")):
+            raise SettingsError("STORAGE_URL must be file://... or s3://bucket?endpoint=...")
         if self.storage_url and not self.storage_url.startswith(("file://", "s3://")):
             raise SettingsError("STORAGE_URL must be file://... or s3://bucket?endpoint=...")
         if self.max_body_bytes < 1024:

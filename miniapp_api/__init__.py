@@ -9,3 +9,13 @@ def register(app: Sanic) -> None:
 
     app.blueprint(h5.bp)
     app.blueprint(demo.bp)
+
+
+_register_h5 = register
+
+
+def register(app: Sanic) -> None:  # noqa: F811 - the verification page of print copies
+    from miniapp_api import verify_page
+
+    _register_h5(app)
+    app.blueprint(verify_page.bp)

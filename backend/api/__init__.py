@@ -13,6 +13,10 @@ from backend.api import admin, org, sso  # noqa: E402 - organisation, SSO, admin
 
 BLUEPRINTS = BLUEPRINTS + (org.bp, sso.bp, admin.bp)
 
+from backend.api import documents, templates  # noqa: E402 - templates and file centre
+
+BLUEPRINTS = BLUEPRINTS + (templates.bp, documents.bp)
+
 
 def register(app: Sanic) -> None:
     errors.register(app)

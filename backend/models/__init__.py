@@ -11,3 +11,4 @@ MODEL_MODULES = [
     "backend.models.org",
     "backend.models.admin",
 ]
+MODEL_MODULES += ["backend.models.template", "backend.models.document"]  # templates, file centre
