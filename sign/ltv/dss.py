@@ -17,13 +17,12 @@ renewal needs (B-LTA: the next archive time-stamp covers the evidence for the pr
 from __future__ import annotations
 
 import datetime as _dt
-import io
 import os
 from dataclasses import dataclass
 from typing import BinaryIO, Union
 
 import pikepdf
-from asn1crypto import crl, x509
+from asn1crypto import x509
 
 from sign.ltv.errors import NOT_SIGNED, OUTPUT_ERROR, LtvError
 from sign.ltv.material import Material, PdfSignature, pdf_signatures

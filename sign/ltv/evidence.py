@@ -9,7 +9,8 @@ A time-stamp at a later position covers every earlier one. Processing from the n
 
 A time-stamp is *trusted* when its token verifies, its imprint matches what it covers and its
 TSA path (``purpose="timestamping"``) validates at that moment against the trust anchors, with
-the embedded certificates and CRLs only (offline).
+the embedded certificates and CRLs only (offline). Time-stamps made after ``at`` are not
+evidence "as of" ``at`` (``TIMESTAMP_AFTER_AT``).
 """
 from __future__ import annotations
 
@@ -87,6 +88,9 @@ def prove(items: Iterable[TimestampItem], *, at: _dt.datetime, trust: TrustStore
         proven_at = proven_by = None
         if item.token is None or gen_time is None:
             problems.append(Problem("TIMESTAMP_MALFORMED", f"{item.name}: unreadable time-stamp token"))
+        elif gen_time > at:
+            problems.append(Problem("TIMESTAMP_AFTER_AT", f"{item.name} was made after the verification "
+                                    f"date ({gen_time.isoformat()}): not used as evidence"))
         elif not item.intact:
             problems.append(Problem("TIMESTAMP_NOT_INTACT",
                                     f"{item.name}: the time-stamp does not match what it covers"))

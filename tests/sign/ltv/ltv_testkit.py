@@ -29,6 +29,7 @@ RENEWAL_TIME = NOW + 50 * DAY        # the archive job runs then (TSA1 expires w
 AFTER_SIGNER = NOW + 45 * DAY        # signer expired, TSA1 still valid
 AFTER_TSA1 = NOW + 100 * DAY         # both expired
 HORIZON = 30 * DAY
+JUST_AFTER = NOW + dt.timedelta(hours=1)   # "now", after the tests' time-stamps
 
 
 @dataclass

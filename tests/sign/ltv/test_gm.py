@@ -14,7 +14,7 @@ from sign.ofd.package import read_zip, write_zip
 from sign.ofd.verify import verify_ofd
 from sign.timestamps import tst_info
 
-from .ltv_testkit import (AFTER_SIGNER, AFTER_TSA1, HORIZON, NOW, RENEWAL_TIME, forge_page_update, levels,
+from .ltv_testkit import (JUST_AFTER, AFTER_SIGNER, AFTER_TSA1, HORIZON, NOW, RENEWAL_TIME, forge_page_update, levels,
                           signed_ofd, signed_pdf)
 
 
@@ -24,8 +24,6 @@ def _gmssl_verify_token(token, cert) -> bool:
     si = token["content"]["signer_infos"][0]
     point = cert.public_key["public_key"].native
     pub = (point[1:] if isinstance(point, bytes) else bytes(point)[1:]).hex()
-    from asn1crypto import algos  # noqa: F401
-    from asn1crypto.core import Sequence  # noqa: F401
     sig = si["signature"].native
     from sign.crypto.sm2 import decode_signature
     r, s = decode_signature(sig)
@@ -42,8 +40,8 @@ def sm2_pdf_docs(sm2_pki):
 
 def test_sm2_pdf_levels_and_gm_archive_token(sm2_pki, sm2_pdf_docs):
     gmt, lta = sm2_pdf_docs
-    assert levels(verify_at(gmt, trust=[sm2_pki.root], at=NOW)) == ["GM-T"]
-    report = verify_at(lta, trust=[sm2_pki.root], at=NOW)
+    assert levels(verify_at(gmt, trust=[sm2_pki.root], at=JUST_AFTER)) == ["GM-T"]
+    report = verify_at(lta, trust=[sm2_pki.root], at=JUST_AFTER)
     assert report.valid and levels(report) == ["GM-LTA"], report.to_dict()
     doc_ts = next(t for t in report.timestamps if t.kind == "doc_timestamp")
     assert doc_ts.gm and doc_ts.algorithm == "sm2" and doc_ts.hash_alg == "sm3"
@@ -81,7 +79,7 @@ def test_sm2_pdf_rsa_archive_stays_gm_lt(sm2_pki, rsa_pki):
     """An RSA/SHA-256 archive time-stamp is not a GM archive: the SM2 signature reaches GM-LT."""
     gmt = signed_pdf(sm2_pki)
     res = add_pdf_archive(gmt, rsa_pki.stamper1(), sm2_pki.material(), hash_alg="sha256")
-    report = verify_at(res.data, trust=[sm2_pki.root, rsa_pki.root], at=NOW)
+    report = verify_at(res.data, trust=[sm2_pki.root, rsa_pki.root], at=JUST_AFTER)
     assert levels(report) == ["GM-LT"], report.to_dict()
     assert any("not a GM archive" in r for r in report.signatures[0].reasons)
 
@@ -96,9 +94,9 @@ def ofd_docs(sm2_pki):
 def test_ofd_archive_structure_and_level(sm2_pki, ofd_docs):
     signed, archived = ofd_docs
     # before archiving, the issuing CA certificate must come from outside (SES embeds the signer's only)
-    assert levels(verify_at(signed, trust=[sm2_pki.root], at=NOW)) == [None]
+    assert levels(verify_at(signed, trust=[sm2_pki.root], at=JUST_AFTER)) == [None]
     chain = Material(tuple(sm2_pki.signer.chain))
-    assert levels(verify_at(signed, trust=[sm2_pki.root], at=NOW, extra=chain)) == ["GM-B"]
+    assert levels(verify_at(signed, trust=[sm2_pki.root], at=JUST_AFTER, extra=chain)) == ["GM-B"]
     files = read_zip(archived.data)
     assert archived.xml_path == "Doc_0/Signs/Archive/archive_1.xml"
     assert {"Doc_0/Signs/Archive/archive_1.xml", "Doc_0/Signs/Archive/archive_1.tsr"} <= set(files)
@@ -112,7 +110,7 @@ def test_ofd_archive_structure_and_level(sm2_pki, ofd_docs):
     # the ordinary OFD verifier sees the archive files as unprotected additions ...
     assert "FILE_ADDED" in verify_ofd(archived.data).codes
     # ... the LTV verifier knows them
-    report = verify_at(archived.data, trust=[sm2_pki.root], at=NOW)
+    report = verify_at(archived.data, trust=[sm2_pki.root], at=JUST_AFTER)
     assert report.valid and levels(report) == ["GM-LTA"], report.to_dict()
 
 

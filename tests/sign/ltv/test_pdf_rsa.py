@@ -23,7 +23,7 @@ from sign.ltv.material import pdf_signatures
 from sign.ltv.verify_at import verify_at
 from sign.verify import verify
 
-from .ltv_testkit import forge_page_update, AFTER_SIGNER, AFTER_TSA1, HORIZON, NOW, RENEWAL_TIME, levels, signed_pdf
+from .ltv_testkit import JUST_AFTER, forge_page_update, AFTER_SIGNER, AFTER_TSA1, HORIZON, NOW, RENEWAL_TIME, levels, signed_pdf
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,6 @@ def rsa_docs(rsa_pki):
 
 def _pyhanko_lta(data: bytes, root) -> ades.AdESLTAValidationResult:
     """pyHanko's PAdES validation (ETSI EN 319 102-1 §5.6.3), offline, CRLs mandatory."""
-    from pyhanko.keys import load_cert_from_pemder  # noqa: F401  (pyhanko's own cert loading)
     from asn1crypto import x509 as px509
     rule = RevocationCheckingRule.CRL_REQUIRED
     policy = CertValidationPolicySpec(
@@ -55,7 +54,7 @@ def _pyhanko_lta(data: bytes, root) -> ades.AdESLTAValidationResult:
 
 def test_levels_bt_blt_blta(rsa_pki, rsa_docs):
     bt, lt, lta = rsa_docs
-    assert [levels(verify_at(d, trust=[rsa_pki.root], at=NOW)) for d in rsa_docs] == \
+    assert [levels(verify_at(d, trust=[rsa_pki.root], at=JUST_AFTER)) for d in rsa_docs] == \
         [["B-T"], ["B-LT"], ["B-LTA"]]
     # our ordinary verifier accepts the DSS and the document time-stamp as allowed changes
     report = verify(lta, trust=[rsa_pki.root])
@@ -177,3 +176,14 @@ def test_revocation_after_existence_does_not_invalidate():
     report = verify_at(doc2, trust=[pki2.root], at=AFTER_SIGNER)
     assert not report.valid
     assert any(p.code == "CHAIN_REVOKED" for p in report.signatures[0].problems)
+
+
+def test_as_of_a_date_before_the_renewal(rsa_pki, rsa_docs):
+    """As of a date before the renewal, the renewal's time-stamp is not evidence yet."""
+    res = renew(rsa_docs[2], rsa_pki.stamper2(), material=rsa_pki.material(RENEWAL_TIME), horizon=HORIZON,
+                now=RENEWAL_TIME)
+    report = verify_at(res.data, trust=[rsa_pki.root], at=AFTER_SIGNER)
+    assert report.valid and levels(report) == ["B-LTA"]
+    ts = {t.name: t for t in report.timestamps}
+    assert not ts["DocTimeStamp2"].trusted and ts["DocTimeStamp2"].problems[0].code == "TIMESTAMP_AFTER_AT"
+    assert ts["DocTimeStamp1"].proven_by == "verification time"
