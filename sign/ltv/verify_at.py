@@ -205,7 +205,8 @@ def _pdf_signature(s, rep, proofs: dict[str, ev.TimestampEvidence], material: Ma
         cert = find_signer_cert(s.signer_info["sid"], s.certs) if s.signer_info is not None else None
     gm = bool(rep and rep.algorithm == "sm2")
     sig_ts = proofs.get(s.name + "#timestamp")
-    covering = [e for e in proofs.values() if e.kind == "doc_timestamp" and e.position > s.signed_end]
+    covering = sorted((e for e in proofs.values() if e.kind == "doc_timestamp" and e.position > s.signed_end),
+                      key=lambda e: e.position)
     existence = _existence(sig_ts, covering)
     for e in [sig_ts, *covering]:
         if e is not None and not e.trusted:
