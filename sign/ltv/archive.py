@@ -31,7 +31,7 @@ from asn1crypto import cms
 
 from sign.ltv.doc_timestamp import add_doc_timestamp
 from sign.ltv.dss import add_dss
-from sign.ltv.errors import OUTPUT_ERROR, PROGRESS_ERROR, LtvError
+from sign.ltv.errors import OUTPUT_ERROR, PROGRESS_ERROR, TSA_EXPIRES_SOON, LtvError
 from sign.ltv.material import Material, pdf_signatures, token_certificates
 from sign.timestamps import signer_certificate, tst_info
 from sign.verification.crypto import key_algorithm
@@ -105,7 +105,11 @@ def needs_renewal(data: bytes, *, horizon: _dt.timedelta = DEFAULT_HORIZON,
 def renew(document: bytes | str | os.PathLike, stamper: Any, *, material: Material = Material(),
           horizon: _dt.timedelta = DEFAULT_HORIZON, now: _dt.datetime | None = None,
           force: bool = False, hash_alg: str | None = None) -> RenewResult:
-    """Add a fresh archive time-stamp when due (``force``: always); the document is not written."""
+    """Add a fresh archive time-stamp when due (``force``: always); the document is not written.
+
+    Raises ``tsa_expires_soon`` (unless ``force``) when the new time-stamp would itself be due:
+    re-time-stamping with a TSA whose certificate expires within the horizon would repeat on
+    every run without extending the evidence."""
     data = document if isinstance(document, bytes) else pathlib.Path(document).read_bytes()
     due, reason, gen, expiry = needs_renewal(data, horizon=horizon, now=now)
     if not due and not force:
@@ -115,9 +119,16 @@ def renew(document: bytes | str | os.PathLike, stamper: Any, *, material: Materi
     mat = material.plus(token_certificates(last)) if last is not None else material
     if data[:2] == b"PK":
         from sign.ltv.ofd import add_archive
-        res = add_archive(data, stamper, mat, now=now)
-        return RenewResult(True, reason, gen, expiry, res.gen_time, res.data)
-    return add_pdf_archive(data, stamper, mat, hash_alg=hash_alg, reason=reason, previous=(gen, expiry))
+        ofd = add_archive(data, stamper, mat, now=now)
+        result = RenewResult(True, reason, gen, expiry, ofd.gen_time, ofd.data)
+    else:
+        result = add_pdf_archive(data, stamper, mat, hash_alg=hash_alg, reason=reason, previous=(gen, expiry))
+    still_due, _, _, new_expiry = needs_renewal(result.data, horizon=horizon, now=now)
+    if still_due and not force:
+        raise LtvError(TSA_EXPIRES_SOON, f"renewal would not help: the new time-stamp's TSA path expires "
+                                         f"{new_expiry.isoformat()}, within the horizon; use a TSA with a "
+                                         "longer-lived certificate")
+    return result
 
 
 def add_pdf_archive(data: bytes, stamper: Any, material: Material = Material(), *,

@@ -8,9 +8,10 @@ BAD_MATERIAL = "bad_material"            # an unreadable certificate / CRL given
 ARCHIVE_ERROR = "archive_error"          # an OFD archive part that cannot be read or written
 OUTPUT_ERROR = "output_error"            # the output cannot be written
 PROGRESS_ERROR = "progress_error"        # the archive job's progress file is unreadable
+TSA_EXPIRES_SOON = "tsa_expires_soon"    # a renewal would itself be due: the TSA certificate is too short-lived
 
 CODES = frozenset({NOT_SIGNED, UNSUPPORTED_INPUT, TIMESTAMP_ERROR, BAD_MATERIAL, ARCHIVE_ERROR,
-                   OUTPUT_ERROR, PROGRESS_ERROR})
+                   OUTPUT_ERROR, PROGRESS_ERROR, TSA_EXPIRES_SOON})
 
 
 class LtvError(Exception):

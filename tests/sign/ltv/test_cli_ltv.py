@@ -14,7 +14,8 @@ from .ltv_testkit import AFTER_SIGNER, AFTER_TSA1, signed_ofd, signed_pdf
 
 @pytest.fixture()
 def tsa_urls(rsa_pki, sm2_pki):
-    servers = [serve_in_thread(TimeStampAuthority.from_identity(p.tsa1)) for p in (rsa_pki, sm2_pki)]
+    servers = [serve_in_thread(TimeStampAuthority.from_identity(i))
+               for i in (rsa_pki.tsa1, sm2_pki.tsa1, rsa_pki.tsa2)]
     try:
         yield [s.url for s in servers]
     finally:
@@ -54,7 +55,10 @@ def test_cli_add_verify_renew_pdf(tmp_path, rsa_pki, tsa_urls, capsys):
     renewed = tmp_path / "renewed.pdf"
     assert main(["ltv", "renew", str(out), str(renewed), "--tsa", tsa_urls[0], "--horizon-days", "30"]) == 0
     assert "not due" in capsys.readouterr().out and renewed.read_bytes() == out.read_bytes()
-    assert main(["ltv", "renew", str(out), str(renewed), "--tsa", tsa_urls[0]]) == 0   # 90 days: due
+    # due with the default 90 days; renewing with the same short-lived TSA would not help
+    assert main(["ltv", "renew", str(out), str(renewed), "--tsa", tsa_urls[0]]) == 1
+    assert "tsa_expires_soon" in capsys.readouterr().err
+    assert main(["ltv", "renew", str(out), str(renewed), "--tsa", tsa_urls[2]]) == 0
     assert renewed.read_bytes().count(b"/Type /DocTimeStamp") == 2
     # bad input: exit 2, one line
     assert main(["ltv", "add", str(src), str(out), "--tsa", tsa_urls[0], "--crl", str(src)]) == 2
@@ -74,3 +78,16 @@ def test_cli_ofd_archive_and_verify(tmp_path, sm2_pki, tsa_urls, capsys):
     # an archived OFD goes the LTV way even without --at
     assert main(["verify", str(out), "--trust", str(root)]) == 0
     assert "level GM-LTA" in capsys.readouterr().out
+
+
+def test_cli_job(tmp_path, rsa_pki, tsa_urls, capsys):
+    import json
+    d = tmp_path / "docs"
+    d.mkdir()
+    (d / "a.pdf").write_bytes(signed_pdf(rsa_pki))          # B-T only: no archive time-stamp yet
+    progress = tmp_path / "progress.json"
+    assert main(["ltv", "job", str(d), "--tsa", tsa_urls[2], "--progress", str(progress)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["renewed"] == 1 and out["entries"][0]["detail"] == "expires_soon"
+    assert main(["ltv", "job", str(d), "--tsa", tsa_urls[2], "--progress", str(progress)]) == 0
+    assert json.loads(capsys.readouterr().out)["entries"][0]["status"] == "done_earlier"

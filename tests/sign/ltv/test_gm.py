@@ -103,6 +103,9 @@ def test_ofd_archive_structure_and_level(sm2_pki, ofd_docs):
     (arch,) = read_archives(files)
     assert {p for p, _ in arch.references} == set(read_zip(signed))
     assert all(sm3_digest(files[p]) == d for p, d in arch.references)
+    from gmssl import func, sm3
+    small = [(p, d) for p, d in arch.references if len(files[p]) < 4096]
+    assert small and all(sm3.sm3_hash(func.bytes_to_list(files[p])) == d.hex() for p, d in small)
     token = arch.token
     assert tst_info(token)["message_imprint"]["hashed_message"].native == sm3_digest(files[arch.xml_path])
     cert = [c for c in arch.material.certs if c.subject.human_friendly.startswith("Common Name: TSA-1")][0]
