@@ -245,7 +245,8 @@ async def document_evidence_report(request: Request, document_id: str) -> HTTPRe
 
 @bp.post("/documents/<document_id:str>/evidence")
 @openapi.summary("Append a signing-flow event (identity check, intent, clause shown/acknowledged, "
-                 "signature, timestamp) to the evidence chain")
+                 "signature, timestamp) to the evidence chain; payload.identity_check_id / "
+                 "payload.intent_id link the platform's own records")
 @openapi.body({"application/json": AddEvidence.model_json_schema()})
 @openapi.secured("AppSignature")
 @authenticated
@@ -254,10 +255,10 @@ async def document_evidence_add(request: Request, document_id: str) -> HTTPRespo
     doc = await documents_query.get_document(request.ctx.tenant, who, document_id)
     if doc.status in document_lifecycle.FINAL:
         raise document_lifecycle.DocumentStateInvalid(f"the document is {doc.status}")
-    event = await evidence.append(doc.id, body.kind, actor=body.actor or who.actor,
-                                  ip=body.ip or client_ip(request),
-                                  device=body.device or _device(request), payload=body.payload,
-                                  occurred_at=body.occurred_at)
+    event = await evidence.record_external(
+        doc, body.kind, actor=body.actor or who.actor, ip=body.ip or client_ip(request),
+        device=body.device or _device(request), payload=body.payload,
+        occurred_at=body.occurred_at)
     return json(evidence.present_event(event), status=201)
 
 

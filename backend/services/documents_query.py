@@ -12,7 +12,7 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 
 from backend.errors import NotFound, ValidationFailed
 from backend.ids import parse_uuid
@@ -64,9 +64,7 @@ async def visibility(tenant: Tenant, caller: Caller) -> Q:
         grants |= Q(grantee_type="role", grantee_ref__in=list(caller.roles))
     if caller.unit_ref:
         grants |= Q(grantee_type="unit", grantee_ref=caller.unit_ref)
-    granted = await DocumentAccess.filter(grants, document__tenant_id=tenant.id) \
-        .values_list("document_id", flat=True)
-    q = Q(id__in=list(granted)) if granted else Q(id__in=[])
+    q = Q(id__in=Subquery(DocumentAccess.filter(grants).values("document_id")))
     if units:
         q |= Q(unit_ref__in=units)
     return q
@@ -112,10 +110,8 @@ async def search(tenant: Tenant, caller: Caller, args: Any, *, limit: int = 50,
         query = query.filter(status=status)
     signer = args.get("signer")
     if signer:
-        ids = await DocumentAccess.filter(grantee_type="signer", grantee_ref=signer,
-                                          document__tenant_id=tenant.id) \
-            .values_list("document_id", flat=True)
-        query = query.filter(id__in=list(ids))
+        query = query.filter(id__in=Subquery(DocumentAccess.filter(
+            grantee_type="signer", grantee_ref=signer).values("document_id")))
     since, until = _time("since", args.get("since")), _time("until", args.get("until"))
     if since:
         query = query.filter(created_at__gte=since)

@@ -20,6 +20,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from backend.audit import GENESIS_HASH, chain_hash
+from backend.errors import ValidationFailed
 from backend.models.document import Document, EvidenceEvent
 from backend.services import file_store
 
@@ -30,6 +31,10 @@ EVIDENCE_KINDS = ("created", "uploaded", "identity_check", "intent", "clause_sho
 #: Kinds a business system may append through the API (the others are the platform's own).
 EXTERNAL_KINDS = ("identity_check", "intent", "clause_shown", "clause_ack", "signature",
                   "timestamp", "other")
+
+
+class EvidenceReferenceInvalid(ValidationFailed):
+    code = "EVIDENCE_REFERENCE_INVALID"
 
 
 def _iso(value: dt.datetime) -> str:
@@ -63,6 +68,55 @@ async def append(document_id: Any, kind: str, *, actor: str, ip: str = "", devic
         event.hash = chain_hash(event.prev_hash, hashable(event))
         await event.save(using_db=conn, force_create=True)
         return event
+
+
+async def record_external(document: Document, kind: str, *, actor: str, ip: str, device: str,
+                          payload: dict[str, Any],
+                          occurred_at: dt.datetime | None) -> EvidenceEvent:
+    """A signing-flow event reported by the business system. When it names the platform's own
+    record (``identity_check_id`` of an identity check, ``intent_id`` of a confirmed intent
+    challenge), the facts are taken from that record, not from the caller: the check's kind,
+    provider, outcome and request digest; the intent's method, confirmation time, IP and the
+    document hash it confirmed (which must be one of this document's contents)."""
+    from backend.models.document import DocumentRevision
+    from backend.models.identity import IdentityCheck, IntentChallenge
+
+    payload = dict(payload)
+    if kind == "identity_check" and payload.get("identity_check_id"):
+        check_row = await IdentityCheck.get_or_none(id=_uuid(payload["identity_check_id"]),
+                                                    tenant_id=document.tenant_id)
+        if check_row is None:
+            raise EvidenceReferenceInvalid("no such identity check")
+        payload.update(identity_check_id=str(check_row.id), check_kind=check_row.kind,
+                       provider=check_row.provider, outcome=check_row.outcome,
+                       request_digest=check_row.request_digest,
+                       checked_at=_iso(check_row.created_at), from_platform_record=True)
+        occurred_at = occurred_at or check_row.created_at
+    if kind == "intent" and payload.get("intent_id"):
+        intent = await IntentChallenge.get_or_none(id=_uuid(payload["intent_id"]),
+                                                   tenant_id=document.tenant_id)
+        if intent is None or intent.confirmed_at is None:
+            raise EvidenceReferenceInvalid("no such confirmed intent challenge")
+        hashes = set(await DocumentRevision.filter(document_id=document.id)
+                     .values_list("sha256", flat=True))
+        if intent.document_hash not in hashes:
+            raise EvidenceReferenceInvalid("the intent confirmed another document",
+                                           code="INTENT_DOCUMENT_MISMATCH")
+        payload.update(intent_id=str(intent.id), method=intent.method,
+                       confirmed_at=_iso(intent.confirmed_at), document_hash=intent.document_hash,
+                       from_platform_record=True)
+        ip = intent.client_ip or ip
+        occurred_at = occurred_at or intent.confirmed_at
+    return await append(document.id, kind, actor=actor, ip=ip, device=device, payload=payload,
+                        occurred_at=occurred_at)
+
+
+def _uuid(value: Any):
+    import uuid
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise EvidenceReferenceInvalid("not a platform record id") from None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,9 +209,10 @@ EVIDENCE_SUBJECT = "电子签章平台 数据存证"
 
 
 def evidence_identities(pki) -> dict[str, dict[str, str]]:
-    """The platform's SM2 and RSA evidence certificates (issued once from the PKI's issuing CAs,
-    keys generated inside its key store), kept in DATA_DIR/pki/evidence.json."""
-    from sign.certs import CompanySubject
+    """The platform's SM2 and RSA evidence certificates and its RSA time-stamping certificate
+    (issued once from the PKI's issuing CAs, keys generated inside its key store), kept in
+    DATA_DIR/pki/evidence.json."""
+    from sign.certs import CompanySubject, TSASubject
     from sign.certs.pem import dump_certificates
 
     from backend.pki import ORG
@@ -165,18 +220,20 @@ def evidence_identities(pki) -> dict[str, dict[str, str]]:
     path = pki.directory / "evidence.json"
     with open(pki.directory / ".evidence.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if path.exists():
-            return json.loads(path.read_text())
-        state = {}
-        for alg, key_alg in (("sm2", "sm2"), ("rsa", "rsa2048")):
-            key_id = pki.keystore.generate_key(key_alg, f"platform evidence {alg}")
+        state = json.loads(path.read_text()) if path.exists() else {}
+        wanted = (("sm2", "sm2", "sm2", CompanySubject(ORG, common_name=EVIDENCE_SUBJECT)),
+                  ("rsa", "rsa", "rsa2048", CompanySubject(ORG, common_name=EVIDENCE_SUBJECT)),
+                  ("tsa", "rsa", "rsa2048", TSASubject(f"{ORG} 时间戳服务", ORG)))
+        missing = [w for w in wanted if w[0] not in state]
+        for name, alg, key_alg, subject in missing:
+            key_id = pki.keystore.generate_key(key_alg, f"platform evidence {name}")
             ca = pki.issuing_ca(alg)
-            cert = ca.issue(CompanySubject(ORG, common_name=EVIDENCE_SUBJECT),
-                            pki.keystore.public_key(key_id),
+            cert = ca.issue(subject, pki.keystore.public_key(key_id),
                             validity=dt.timedelta(days=3650))
-            state[alg] = {"key_id": key_id, "cert_pem": dump_certificates([cert]).decode(),
-                          "chain_pem": dump_certificates([ca.cert, *ca.chain]).decode()}
-        path.write_text(json.dumps(state, indent=1))
+            state[name] = {"key_id": key_id, "cert_pem": dump_certificates([cert]).decode(),
+                           "chain_pem": dump_certificates([ca.cert, *ca.chain]).decode()}
+        if missing:
+            path.write_text(json.dumps(state, indent=1))
         return state
 
 
@@ -229,6 +286,8 @@ def _sign_report(pdf: bytes, pki) -> bytes:
     from sign.keystore_signer import KeyStoreSigner
     from sign.pdf.pipeline import sign_pdf_dual
     from sign.specs import SignatureSpec
+    from sign.timestamps import InProcessTimeStamper
+    from sign.tsa import TimeStampAuthority
 
     ids = evidence_identities(pki)
 
@@ -238,15 +297,21 @@ def _sign_report(pdf: bytes, pki) -> bytes:
                               load_certificates(entry["cert_pem"].encode())[0],
                               load_certificates(entry["chain_pem"].encode()))
 
+    tsa_entry = ids["tsa"]
+    tsa = TimeStampAuthority(pki.keystore.signer(tsa_entry["key_id"]),
+                             load_certificates(tsa_entry["cert_pem"].encode())[0],
+                             load_certificates(tsa_entry["chain_pem"].encode()))
     out = io.BytesIO()
     sign_pdf_dual(pdf, out, signer("sm2"), signer("rsa"),
                   SignatureSpec(reason="电子数据存证报告", name=EVIDENCE_SUBJECT),
-                  SignatureSpec(reason="电子数据存证报告", name=EVIDENCE_SUBJECT))
+                  SignatureSpec(reason="电子数据存证报告", name=EVIDENCE_SUBJECT,
+                                timestamper=InProcessTimeStamper(tsa)))
     return out.getvalue()
 
 
 async def report_pdf(document: Document, runtime) -> tuple[bytes, dict[str, Any]]:
-    """The evidence report of ``document`` as a PDF signed by the platform (SM2 then RSA)."""
+    """The evidence report of ``document`` as a PDF signed by the platform (SM2, then RSA with
+    an RFC 3161 time-stamp of the platform's TSA)."""
     pkg = await package(document)
     now = dt.datetime.now(dt.timezone.utc)
     pdf = await file_store.run(_report_pdf, pkg, now)

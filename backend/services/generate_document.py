@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import json
 from typing import Any
 
 from tortoise.transactions import in_transaction
@@ -115,8 +116,9 @@ async def generate(tenant: Tenant, runtime, template_ref: str, params: dict[str,
         actor=caller.actor, kind="generated", ip=ip, device=device, template_version=version,
         template_code=template.code, retention_until=retention_until,
         event_payload={"template": template.code, "template_version": version.number,
-                       "params_sha256": hashlib.sha256(
-                           repr(sorted(params.items())).encode()).hexdigest()})
+                       "params_sha256": hashlib.sha256(json.dumps(
+                           params, sort_keys=True, ensure_ascii=False, default=str).encode()
+                       ).hexdigest()})
 
 
 async def upload(tenant: Tenant, runtime, pdf: bytes, *, caller: Caller, title: str,

@@ -92,6 +92,8 @@ def test_the_evidence_report_is_a_pdf_signed_by_the_platform_that_verifies(fapi,
     assert report.valid, report.to_dict()
     assert [s.algorithm for s in report.signatures] == ["sm2", "rsa"]
     assert all("数据存证" in s.signer.subject for s in report.signatures)
+    stamp = report.signatures[1].timestamp
+    assert stamp is not None and stamp.valid and stamp.trusted, report.to_dict()
     # pyHanko, independently, for the RSA signature
     reader = PdfFileReader(io.BytesIO(pdf))
     rsa = [s for s in reader.embedded_signatures
@@ -100,3 +102,45 @@ def test_the_evidence_report_is_a_pdf_signed_by_the_platform_that_verifies(fapi,
     status = validate_pdf_signature(rsa[0], ValidationContext(
         trust_roots=[r for r in roots if r.public_key.algorithm == "rsa"]))
     assert status.intact and status.valid and status.trusted, status.pretty_print_details()
+    assert status.timestamp_validity is not None and status.timestamp_validity.intact
+
+
+async def test_identity_checks_and_intents_are_taken_from_the_platforms_records(api, tenant):
+    import datetime as dt
+
+    from backend.models.identity import IdentityCheck, IntentChallenge, Person
+
+    import_examples(api)
+    doc = fill(api, "e_policy")
+    person = await Person.create(tenant_id=tenant.tenant_id, name="张伟", id_number_enc="x",
+                                 id_number_index="idx-1", id_number_masked="1101**********1234")
+    check = await IdentityCheck.create(tenant_id=tenant.tenant_id, person=person,
+                                       kind="three_factor", provider="aliyun", outcome="match",
+                                       request_digest="ab" * 32)
+    now = dt.datetime.now(dt.timezone.utc)
+    intent = await IntentChallenge.create(
+        tenant_id=tenant.tenant_id, person=person, method="sms",
+        document_hash=doc["current"]["sha256"], expires_at=now + dt.timedelta(minutes=5),
+        confirmed_at=now, client_ip="10.9.8.7")
+    other = await IntentChallenge.create(
+        tenant_id=tenant.tenant_id, person=person, method="sms", document_hash="0" * 64,
+        expires_at=now + dt.timedelta(minutes=5), confirmed_at=now)
+    path = f"/api/v1/documents/{doc['id']}/evidence"
+    checked = api.post(path, {"kind": "identity_check",
+                              "payload": {"identity_check_id": str(check.id),
+                                          "outcome": "forged"}}, headers=OP)
+    assert checked.status_code == 201, checked.text
+    payload = checked.json()["payload"]
+    assert payload["outcome"] == "match" and payload["provider"] == "aliyun"
+    assert payload["from_platform_record"] is True
+    confirmed = api.post(path, {"kind": "intent", "payload": {"intent_id": str(intent.id)}},
+                         headers=OP)
+    assert confirmed.status_code == 201, confirmed.text
+    assert confirmed.json()["ip"] == "10.9.8.7" and confirmed.json()["payload"]["method"] == "sms"
+    mismatch = api.post(path, {"kind": "intent", "payload": {"intent_id": str(other.id)}},
+                        headers=OP)
+    assert mismatch.status_code == 422 and mismatch.json()["code"] == "INTENT_DOCUMENT_MISMATCH"
+    unknown = api.post(path, {"kind": "identity_check",
+                              "payload": {"identity_check_id": "nope"}}, headers=OP)
+    assert unknown.status_code == 422 and unknown.json()["code"] == "EVIDENCE_REFERENCE_INVALID"
+    assert (await evidence.verify_chain(doc["id"])).ok
