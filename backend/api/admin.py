@@ -19,8 +19,8 @@ from sanic_ext import openapi
 from backend import audit
 from backend.api.admin_auth import Handler, requires_role
 from backend.api.bodies import StrictBody, parse_json, query_int
-from backend.services import (admin_roles, admin_security, admin_sessions, org_directory,
-                              query_audit, statistics)
+from backend.services import (admin_config, admin_roles, admin_security, admin_sessions,
+                              org_directory, query_audit, statistics)
 from backend.services import sync_org
 from backend.services.sync_dingtalk import sync_from_dingtalk
 
@@ -98,6 +98,11 @@ async def user(request: Request, user_id: str) -> HTTPResponse:
 async def disable_user(request: Request, user_id: str) -> HTTPResponse:
     body = parse_json(request.content_type, request.body, DisableUser)
     return json(await org_directory.disable_user(_tenant(request), user_id, body.reason))
+
+
+@route("GET", "/config", "system", summary="The running configuration (secrets masked)")
+async def config(request: Request) -> HTTPResponse:
+    return json({"settings": admin_config.describe(request.app.ctx.settings)})
 
 
 @route("GET", "/roles", "system", summary="Administrator role assignments")

@@ -120,3 +120,12 @@ def test_me_shows_the_role(org_server, admins):
     for role in ("system", "security", "audit"):
         me = httpx.get(f"{org_server}/api/v1/admin/me", headers=bearer(admins[role])).json()
         assert me["admin_role"] == role
+
+
+def test_system_administrator_reads_the_configuration_without_secrets(org_server, admins, oidc):
+    answer = httpx.get(f"{org_server}/api/v1/admin/config", headers=bearer(admins["system"]))
+    assert answer.status_code == 200
+    values = {row["name"]: row["value"] for row in answer.json()["settings"]}
+    assert values["OIDC_CLIENT_SECRET"] == "***" and values["OIDC_ISSUER"] == oidc.issuer
+    assert values["DATA_KEYS"] == ["t1"] and values["BLIND_INDEX_KEY"] == "***"
+    assert oidc.client_secret not in answer.text and "00112233445566778899" not in answer.text
