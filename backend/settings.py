@@ -55,6 +55,8 @@ SETTINGS_DOC: tuple[Setting, ...] = (
     Setting("RISK_ALERT_NOTIFY", "", "send risk alerts as 'channel:recipient' (e.g. dingtalk:manager01)"),
     Setting("SEAL_ADMIN_CHECK", True, "seal management needs a security administrator (X-Operator); "
             "false only for demos"),
+    Setting("CALLBACK_MAX_ATTEMPTS", 16, "attempts per status callback (exponential backoff, ~1 hour "
+            "of retries with the default delay)"),
     Setting("AUTO_MIGRATE", True, "apply database migrations at start-up"),
     Setting("DEMO_DATA", False, "create a demo tenant at start-up (run.sh sets it)"),
     Setting("LOG_LEVEL", "INFO", "log level"),
@@ -148,6 +150,7 @@ class Settings:
     risk_max_uses_per_hour: int = 200
     risk_alert_notify: str = ""
     seal_admin_check: bool = True
+    callback_max_attempts: int = 16
     auto_migrate: bool = True
     demo_data: bool = False
     log_level: str = "INFO"

@@ -7,11 +7,13 @@ from pydantic import Field, HttpUrl
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 from sanic_ext import openapi
+from tortoise.transactions import in_transaction
 
 from backend.api.bodies import StrictBody, parse_json, query_int
 from backend.api.idempotent import respond_idempotent
 from backend.api.middleware import authenticated
 from backend.services import callback_endpoints as service
+from backend.services import callbacks_outbox as outbox
 
 bp = Blueprint("callbacks", url_prefix="/api/v1/callbacks")
 Event = Literal[service.CALLBACK_EVENTS]  # type: ignore[valid-type]
@@ -65,3 +67,26 @@ async def read(request: Request, endpoint_id: str) -> HTTPResponse:
 @authenticated
 async def disable(request: Request, endpoint_id: str) -> HTTPResponse:
     return json(await service.disable_endpoint(request.ctx.tenant, endpoint_id))
+
+
+@bp.post("/<endpoint_id:str>/test")
+@openapi.summary("Send a signed test event (callback.test) to this endpoint")
+@openapi.secured("AppSignature")
+@authenticated
+async def send_test(request: Request, endpoint_id: str) -> HTTPResponse:
+    endpoint = await service.get_endpoint(request.ctx.tenant, endpoint_id)
+    async with in_transaction("default"):
+        event = await outbox.emit(request.ctx.tenant, request.app.ctx.runtime, "callback.test",
+                                  {"message": "hello from the e-sign platform"},
+                                  endpoint=endpoint)
+    return json({"event_id": str(event.id)}, status=202)
+
+
+@bp.get("/<endpoint_id:str>/deliveries")
+@openapi.summary("The endpoint's delivery log: every event, status and attempt")
+@openapi.secured("AppSignature")
+@authenticated
+async def deliveries(request: Request, endpoint_id: str) -> HTTPResponse:
+    endpoint = await service.get_endpoint(request.ctx.tenant, endpoint_id)
+    limit = query_int(request.args, "limit", 50, 1, 200)
+    return json({"items": await outbox.present_deliveries(endpoint, limit)})

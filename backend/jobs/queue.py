@@ -16,6 +16,8 @@ from backend.jobs.registry import RetryableJobError, functions
 
 log = logging.getLogger("esign.jobs")
 QUEUE_NAME = "esign"
+#: Exponential backoff (with jitter) is capped at 15 minutes between attempts.
+MAX_RETRY_DELAY = 900.0
 
 
 class JobQueue(abc.ABC):
@@ -44,7 +46,7 @@ class SaqJobQueue(JobQueue):
                       retry_delay: float = 2.0, timeout: int = 60, **kwargs: Any) -> None:
         await self._connect()
         await self.saq.enqueue(function, key=key, retries=retries, retry_delay=retry_delay,
-                               retry_backoff=True, timeout=timeout, **kwargs)
+                               retry_backoff=MAX_RETRY_DELAY, timeout=timeout, **kwargs)
 
     async def close(self) -> None:
         if self._connected:
@@ -79,7 +81,7 @@ class InProcessJobQueue(JobQueue):
                     return
                 except RetryableJobError as exc:
                     log.warning("job %s attempt %s failed: %s", function, attempt, exc)
-                    await asyncio.sleep(delay * 2 ** (attempt - 1))
+                    await asyncio.sleep(min(MAX_RETRY_DELAY, delay * 2 ** (attempt - 1)))
         finally:
             self._keys.discard(key)
 

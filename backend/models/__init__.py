@@ -12,3 +12,4 @@ MODEL_MODULES = [
     "backend.models.admin",
 ]
 MODEL_MODULES += ["backend.models.template", "backend.models.document"]  # templates, file centre
+MODEL_MODULES += ["backend.models.callback_delivery"]  # status-callback outbox

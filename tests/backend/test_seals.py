@@ -291,6 +291,10 @@ async def test_applying_a_seal_signs_with_sm2_and_rsa_and_verifies_independently
                                                                   allow_fetching=False))
     assert status.intact and status.valid
     assert await AuditEntry.filter(action="seal.applied").count() == 1
+    from backend.models.callback_delivery import CallbackEvent
+
+    event = await CallbackEvent.get(type="seal.used")
+    assert event.data["sha256"] == body["sha256"] and event.data["algorithms"] == ["sm2", "rsa"]
 
 
 def test_a_suspended_seal_is_refused_before_anything_is_signed(api):

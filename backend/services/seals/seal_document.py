@@ -11,9 +11,12 @@ import dataclasses
 import hashlib
 import io
 
+from tortoise.transactions import in_transaction
+
 from backend import audit
 from backend.errors import ValidationFailed
 from backend.models.tenant import Tenant
+from backend.services import callbacks_outbox as outbox
 from backend.services.seals import certificates
 from backend.services.seals.use import UseRequest, use_seal
 from sign.certs.pem import load_certificates
@@ -83,8 +86,12 @@ async def seal_document(tenant: Tenant, runtime, *, seal_id: str, company_name: 
     except PdfSignError as exc:
         raise SealPlacementInvalid(str(exc), code=f"PDF_{exc.code.upper()}") from None
     digest = hashlib.sha256(signed).hexdigest()
-    await audit.record("seal.applied", f"seal:{seal.id}", actor=f"user:{use.user_ref}",
-                       details={"document": use.document_ref, "sha256": digest,
-                                "algorithm": binding.algorithm, "use": use_row.id})
     algorithms = ("sm2", "rsa") if binding.algorithm == "dual" else (binding.algorithm,)
+    async with in_transaction("default"):
+        await audit.record("seal.applied", f"seal:{seal.id}", actor=f"user:{use.user_ref}",
+                           details={"document": use.document_ref, "sha256": digest,
+                                    "algorithm": binding.algorithm, "use": use_row.id})
+        await outbox.emit(tenant, runtime, "seal.used",
+                          {"seal_id": str(seal.id), "document_ref": use.document_ref,
+                           "sha256": digest, "algorithms": list(algorithms)})
     return SealedDocument(signed, digest, algorithms, use_row.id)
