@@ -114,7 +114,7 @@ async def document_upload(request: Request) -> HTTPResponse:
 
 @bp.get("/documents")
 @openapi.summary("Query documents: business_no, policy_no, signer, status, doc_type, unit, "
-                 "template, since, until (limit, offset)")
+                 "template, since, until, retention_before (limit, offset)")
 @openapi.secured("AppSignature")
 @authenticated
 async def document_search(request: Request) -> HTTPResponse:

@@ -92,7 +92,8 @@ def _time(name: str, raw: str | None) -> dt.datetime | None:
 
 async def search(tenant: Tenant, caller: Caller, args: Any, *, limit: int = 50,
                  offset: int = 0) -> dict[str, Any]:
-    """Filters: business_no, policy_no, signer, status, doc_type, unit, template, since, until."""
+    """Filters: business_no, policy_no, signer, status, doc_type, unit, template, since, until,
+    retention_before (documents whose retention ends before that date)."""
     query = Document.filter(await visibility(tenant, caller), tenant_id=tenant.id)
     for name, column in (("business_no", "business_no"), ("policy_no", "policy_no"),
                          ("doc_type", "doc_type"), ("type", "doc_type"), ("unit", "unit_ref"),
@@ -117,6 +118,13 @@ async def search(tenant: Tenant, caller: Caller, args: Any, *, limit: int = 50,
         query = query.filter(created_at__gte=since)
     if until:
         query = query.filter(created_at__lt=until)
+    retention = args.get("retention_before")
+    if retention:
+        try:
+            query = query.filter(retention_until__lt=dt.date.fromisoformat(retention))
+        except ValueError:
+            raise ValidationFailed("retention_before must be a date yyyy-mm-dd",
+                                   code="QUERY_INVALID") from None
     total = await query.count()
     rows = await query.order_by("-created_at", "id").offset(offset).limit(limit)
     return {"total": total, "items": rows}

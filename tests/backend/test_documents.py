@@ -24,7 +24,7 @@ def test_documents_are_found_by_business_no_policy_no_signer_status_type_and_dat
     a = fill(api, "e_policy", business_no="BIZ-001",
              signers=[{"role": "policyholder", "name": "张伟", "ref": "p-zhangwei",
                        "mobile": "13800138000"}])
-    b = fill(api, "receipt", business_no="BIZ-002")
+    b = fill(api, "receipt", business_no="BIZ-002", retention_until="2030-12-31")
     params = {**sample("e_policy"), "policy_no": "PDEA202611259999"}
     c = fill(api, "e_policy", params, business_no="BIZ-003")
     assert a["policy_no"] == "PDEA202611250001" and c["policy_no"] == "PDEA202611259999"
@@ -39,6 +39,8 @@ def test_documents_are_found_by_business_no_policy_no_signer_status_type_and_dat
     assert len(search(unit="branch-sh")) == 3
     assert search(since="2000-01-01", until="2001-01-01") == []
     assert len(search(since="2000-01-01")) == 3
+    assert search(retention_before="2031-01-01") == [b["id"]]
+    assert api.get(f"/api/v1/documents/{b['id']}", headers=OP).json()["retention_until"] == "2030-12-31"
     assert api.get("/api/v1/documents", params={"status": "lost"},
                    headers=OP).json()["code"] == "QUERY_INVALID"
 

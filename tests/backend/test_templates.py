@@ -193,3 +193,35 @@ def test_another_tenants_template_is_not_found(api, server, other_tenant):
         assert other.get("/api/v1/templates/e_policy", headers=OP).status_code == 404
         assert other.post("/api/v1/templates/e_policy/fill", {"params": sample("e_policy")},
                           headers=OP).status_code == 404
+
+
+def test_two_template_versions_are_compared(api):
+    html = ("<h1>保费通知书</h1><p>本期应缴保费为人民币10000元，请于30日内缴纳。</p>"
+            "<div class='row'><label>投保人<input name='holder'></label></div>")
+    assert api.post("/api/v1/templates", {"code": "notice", "title": "保费通知书", "html": html},
+                    headers=OP).status_code == 201
+    changed = api.post("/api/v1/templates/notice/versions",
+                       {"summary": "保费调整", "html": html.replace("10000", "20000")}, headers=OP)
+    assert changed.status_code == 201, changed.text
+    result = api.get("/api/v1/templates/notice/compare", params={"old": "1", "new": "2"},
+                     headers=OP).json()
+    pairs = [(c["old"], c["new"]) for c in result["changes"]]
+    assert ("10000", "20000") in pairs and len(pairs) <= 2   # (+ the footer's version number)
+    pdf = api.get("/api/v1/templates/notice/compare",
+                  params={"old": "1", "new": "2", "format": "pdf"}, headers=OP)
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert api.get("/api/v1/templates/notice/versions/9", headers=OP).status_code == 404
+    assert api.get("/api/v1/templates/notice/versions/x", headers=OP).status_code == 404
+
+
+async def test_a_fill_retried_with_its_idempotency_key_makes_one_document(api):
+    from backend.models.document import Document
+
+    import_examples(api)
+    body = {"params": sample("receipt"), "business_no": "BIZ-IDEM"}
+    first = api.post("/api/v1/templates/receipt/fill", body, headers=OP, idempotency_key="fill-1")
+    again = api.post("/api/v1/templates/receipt/fill", body, headers=OP, idempotency_key="fill-1")
+    assert first.status_code == again.status_code == 201
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert first.json()["id"] == again.json()["id"]
+    assert await Document.filter(business_no="BIZ-IDEM").count() == 1

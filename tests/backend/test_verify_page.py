@@ -60,3 +60,28 @@ def test_an_unknown_code_is_404(server):
     assert httpx.get(f"{server}/v/AAAAAAAAAA", params={"format": "json"}).json()["code"] == \
         "VERIFICATION_CODE_UNKNOWN"
     assert httpx.get(f"{server}/v/not-a-code").status_code == 404
+
+
+def test_every_page_of_a_longer_document_carries_the_qr_code(api, server):
+    import pikepdf
+    import io
+
+    clauses = "".join(f"<p>第{i}条 保险责任：本合同约定的保险事故发生时，保险人按照约定给付保险金。"
+                      "被保险人应当如实告知，否则保险人有权解除合同。</p>" for i in range(1, 61))
+    html = (f"<h1>长期护理保险条款</h1>{clauses}<div class='row'><label>投保人"
+            "<input name='holder'></label></div>"
+            "<div class='signatures'><span data-role='policyholder'>投保人签名</span></div>")
+    created = api.post("/api/v1/templates", {"code": "ltc_terms", "title": "长期护理保险条款",
+                                             "html": html, "publish": True}, headers=OP)
+    assert created.status_code == 201, created.text
+    doc = fill(api, "ltc_terms", {"holder": "张伟"}, headers={**OP, "X-Operator-Unit": "hq"})
+    copy = api.get(f"/api/v1/documents/{doc['id']}/print-copy",
+                   headers={**OP, "X-Operator-Unit": "hq"}).content
+    pages = len(pikepdf.open(io.BytesIO(copy)).pages)
+    assert pages >= 2
+    for page in range(1, pages + 1):
+        assert read_qr_matrix(copy, page)[0] == doc["short_code"]
+    import zxingcpp
+
+    found = zxingcpp.read_barcodes(render(copy, 200, page=pages))
+    assert found and found[0].text == f"{server}/v/{doc['short_code']}"
