@@ -42,7 +42,7 @@ AUDIT_METRICS: dict[str, AuditMetric] = {
     "seal_uses": AuditMetric(("seal.use",), ("ok", "allowed")),
     "seal_uses_refused": AuditMetric(("seal.use",), ("refused",)),
     "signings": AuditMetric(("envelope.complete",)),
-    "files": AuditMetric(("file.upload", "document.upload")),
+    "files": AuditMetric(("document.upload", "document.generate", "file.upload")),
     "signing_links_opened": AuditMetric(("link.open",)),
     "identity_checks_logged": AuditMetric(("identity.two_factor", "identity.three_factor",
                                            "identity.face", "identity.enterprise",

@@ -125,3 +125,11 @@ async def test_seal_use_counts_for_the_unit_owning_the_seal(org_api, pushed_org)
     bj = org_api.get("/api/v1/statistics", params={**WINDOW, "unit": units["BJ"]}).json()
     assert sh["totals"]["seal_uses"] == 1 and bj["totals"]["seal_uses"] == 0
     assert bj["totals"]["files"] == 1 and sh["totals"]["files"] == 0
+
+
+async def test_uploaded_and_generated_documents_count_as_files(org_api, pushed_org):
+    when = dt.datetime(2026, 11, 20, 9, 0, tzinfo=BJT)
+    for action in ("document.upload", "document.generate", "document.grant"):
+        await at(when, action)
+    totals = org_api.get("/api/v1/statistics", params=WINDOW).json()["totals"]
+    assert totals["files"] == 2
