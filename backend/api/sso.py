@@ -60,7 +60,9 @@ async def oidc_callback(request: Request) -> HTTPResponse:
 @openapi.body({"application/json": TicketBody.model_json_schema()})
 async def ticket(request: Request) -> HTTPResponse:
     body = parse_json(request.content_type, request.body, TicketBody)
-    opened = await sso_ticket.sign_in(request.app.ctx.runtime, body.ticket, client_ip(request))
+    runtime, ip = request.app.ctx.runtime, client_ip(request)
+    opened = await admin_sessions.throttled_sign_in(
+        runtime.cache, "ticket", ip, lambda: sso_ticket.sign_in(runtime, body.ticket, ip))
     return json(opened.to_dict(), status=201, headers={"Cache-Control": "no-store"})
 
 
@@ -69,7 +71,9 @@ async def ticket(request: Request) -> HTTPResponse:
 @openapi.body({"application/json": DingTalkBody.model_json_schema()})
 async def dingtalk(request: Request) -> HTTPResponse:
     body = parse_json(request.content_type, request.body, DingTalkBody)
-    opened = await sso_dingtalk.sign_in(request.app.ctx.runtime, body.code, client_ip(request))
+    runtime, ip = request.app.ctx.runtime, client_ip(request)
+    opened = await admin_sessions.throttled_sign_in(
+        runtime.cache, "dingtalk", ip, lambda: sso_dingtalk.sign_in(runtime, body.code, ip))
     return json(opened.to_dict(), status=201, headers={"Cache-Control": "no-store"})
 
 

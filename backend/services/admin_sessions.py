@@ -10,10 +10,12 @@ import dataclasses
 import datetime as dt
 import hashlib
 import secrets
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from backend import audit
-from backend.auth import TenantDisabled
+from backend.auth import AuthRateLimited, TenantDisabled
 from backend.errors import NotFound, Unauthorized
 from backend.ids import parse_uuid
 from backend.models.admin import AdminRole, Session
@@ -134,3 +136,21 @@ async def list_sessions(tenant_id: str, user_id: str | None, active_only: bool, 
         query = query.filter(revoked_at=None, expires_at__gt=_now())
     rows = await query.order_by("-created_at").offset(offset).limit(limit)
     return [present_session(s) for s in rows]
+
+
+MAX_SIGN_IN_FAILURES_PER_MINUTE = 30
+
+
+async def throttled_sign_in(cache, mode: str, ip: str,
+                            attempt: Callable[[], Awaitable[OpenedSession]]) -> OpenedSession:
+    """Run a sign-in; refused ones are counted per client address and mode, and a client with
+    too many in the current minute gets ``429 AUTH_RATE_LIMITED`` without trying."""
+    key = f"ssofail:{mode}:{ip}:{int(time.time() // 60)}"
+    failures = await cache.get(key)
+    if failures and int(failures) >= MAX_SIGN_IN_FAILURES_PER_MINUTE:
+        raise AuthRateLimited()
+    try:
+        return await attempt()
+    except Unauthorized:
+        await cache.incr(key, 60)
+        raise

@@ -151,3 +151,15 @@ async def test_a_disabled_tenant_s_sessions_stop_working(org_server, org_tenant,
     await Tenant.filter(id=org_tenant.tenant_id).update(disabled_at=dt.datetime.now(dt.timezone.utc))
     answer = httpx.get(f"{org_server}/sso/session", headers=bearer(session))
     assert answer.status_code == 403 and answer.json()["code"] == "TENANT_DISABLED"
+
+
+def test_a_client_failing_too_often_is_throttled(org_server, org_tenant, pushed_org):
+    from backend.services.admin_sessions import MAX_SIGN_IN_FAILURES_PER_MINUTE
+
+    if time.time() % 60 > 50:  # failures are counted per minute: stay inside one
+        time.sleep(61 - time.time() % 60)
+    forged = make_ticket(org_tenant, "E0004", secret="guess")
+    for _ in range(MAX_SIGN_IN_FAILURES_PER_MINUTE):
+        assert post_ticket(org_server, forged).status_code == 401
+    good = post_ticket(org_server, make_ticket(org_tenant, "E0004"))
+    assert good.status_code == 429 and good.json()["code"] == "AUTH_RATE_LIMITED"
