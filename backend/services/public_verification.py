@@ -42,6 +42,18 @@ def _signatures(pdf: bytes, trust: list) -> list[dict[str, Any]]:
              "modified_after_signing": s.modified_after_signing} for s in report.signatures]
 
 
+async def _public_title(doc: Document) -> str:
+    """The template's title, never the document's own title (it may carry a person's name)."""
+    from backend.models.template import Template, TemplateVersion
+
+    if doc.template_version_id:
+        version = await TemplateVersion.get_or_none(id=doc.template_version_id)
+        template = await Template.get_or_none(id=version.template_id) if version else None
+        if template is not None:
+            return template.title
+    return doc.doc_type or "电子文件"
+
+
 async def lookup(runtime, code: str) -> dict[str, Any]:
     code = (code or "").strip().upper()
     doc = await Document.get_or_none(short_code=code) if _CODE.match(code) else None
@@ -56,7 +68,7 @@ async def lookup(runtime, code: str) -> dict[str, Any]:
             _reports[doc.current_sha256] = signatures
             while len(_reports) > 256:
                 _reports.popitem(last=False)
-    return {"code": doc.short_code, "title": doc.title, "doc_type": doc.doc_type,
+    return {"code": doc.short_code, "title": await _public_title(doc), "doc_type": doc.doc_type,
             "status": doc.status, "status_text": STATUS_TEXT.get(doc.status, doc.status),
             "valid": doc.status in ("signed", "signing", "draft"),
             "voided_at": doc.voided_at.isoformat() if doc.voided_at else None,

@@ -144,3 +144,16 @@ async def test_identity_checks_and_intents_are_taken_from_the_platforms_records(
                               "payload": {"identity_check_id": "nope"}}, headers=OP)
     assert unknown.status_code == 422 and unknown.json()["code"] == "EVIDENCE_REFERENCE_INVALID"
     assert (await evidence.verify_chain(doc["id"])).ok
+
+
+async def test_concurrent_appends_keep_one_gapless_chain(api):
+    import asyncio
+
+    import_examples(api)
+    doc = fill(api, "receipt")
+    await asyncio.gather(*(evidence.append(doc["id"], "clause_shown", actor=f"p-{i}",
+                                           payload={"clause": f"第{i}条", "shown_ms": 1000 + i})
+                           for i in range(12)))
+    events = await evidence.events_of(doc["id"])
+    assert [e.seq for e in events] == list(range(1, 14))
+    assert (await evidence.verify_chain(doc["id"])).ok

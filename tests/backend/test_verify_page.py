@@ -46,12 +46,14 @@ def test_the_print_copy_qr_opens_the_public_verification_page(fapi, files_server
 
 def test_a_superseded_document_says_so(api, server):
     import_examples(api)
-    old, new = fill(api, "receipt"), fill(api, "receipt")
+    old, new = fill(api, "receipt", title="张伟的保单回执"), fill(api, "receipt")
     api.post(f"/api/v1/documents/{old['id']}/void", {"reason": "换发", "superseded_by": new["id"]},
              headers=OP)
     info = httpx.get(f"{server}/v/{old['short_code']}", params={"format": "json"}).json()
     assert info["status"] == "superseded" and "替代" in info["status_text"]
-    assert info["signatures"] == []
+    assert info["signatures"] == [] and info["valid"] is False
+    page = httpx.get(f"{server}/v/{old['short_code']}").text
+    assert "张伟" not in page and "张伟" not in str(info)   # the free title is not shown
 
 
 def test_an_unknown_code_is_404(server):
