@@ -5,6 +5,7 @@ import dataclasses
 import os
 from collections.abc import Mapping
 
+from backend import metrics
 from backend.cache import Cache, create_cache
 from backend.fieldcrypt import FieldCipher
 from backend.jobs.queue import JobQueue, create_queue
@@ -49,7 +50,7 @@ class Runtime:
             env = dict(os.environ if self.environ is None else self.environ)
             env.setdefault("ENV", self.settings.env)
             self._channels = build_channels(env, results=self.cache)
-        return self._channels[name]
+        return metrics.instrumented(self._channels[name], f"notify:{name}")
 
     def pki(self) -> PlatformPKI:
         """The platform CA, seal-making identity and key store (created on first use)."""
@@ -67,7 +68,10 @@ class Runtime:
         """Identity, enterprise and face providers, built on first use from the environment
         (face_verify.config: IDENTITY_PROVIDER, FACE_PROVIDER, ...)."""
         if self._providers is None:
-            self._providers = build_providers(self.environ)
+            built = build_providers(self.environ)
+            self._providers = dataclasses.replace(  # calls measured (backend.metrics)
+                built, **{kind: metrics.instrumented(getattr(built, kind), kind)
+                          for kind in ("identity", "enterprise", "face")})
         return self._providers
 
     async def close(self) -> None:

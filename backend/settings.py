@@ -91,6 +91,15 @@ SETTINGS_DOC: tuple[Setting, ...] = (
     Setting("STORAGE_ENCRYPT", False, "encrypt stored files at rest (SM4-GCM, key derived from the "
             "first data key)"),
     Setting("DOCUMENT_RETENTION_YEARS", 30, "default retention of a document (years from creation)"),
+    Setting("METRICS_TOKEN", "", "bearer token required by /metrics and /healthz/certificates; "
+            "empty = open (restrict them at the network)"),
+    Setting("WORKER_METRICS_PORT", 0, "port on which a job worker serves its own /metrics; 0 = off"),
+    Setting("CERT_EXPIRY_WARNING_DAYS", 30, "certificates expiring within this many days are "
+            "reported as 'warning' by /healthz/certificates"),
+    Setting("CERT_CHECK_FILES", "", "extra PEM certificate files to watch for expiry (e.g. the "
+            "TSA's), comma-separated paths"),
+    Setting("BACKUP_KEY", "", "32 hex chars: SM4 key of backup sets (python -m backend.ops); "
+            "empty = derived from the first data key"),
 )
 
 
@@ -178,6 +187,11 @@ class Settings:
     s3_secret_key: str = ""
     storage_encrypt: bool = False
     document_retention_years: int = 30
+    metrics_token: str = ""
+    worker_metrics_port: int = 0
+    cert_expiry_warning_days: int = 30
+    cert_check_files: str = ""
+    backup_key: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -209,6 +223,9 @@ class Settings:
             raise SettingsError("STORAGE_URL must be file://... or s3://bucket?endpoint=...")
         if self.storage_url and not self.storage_url.startswith(("file://", "s3://")):
             raise SettingsError("STORAGE_URL must be file://... or s3://bucket?endpoint=...")
+        if self.backup_key and (len(self.backup_key) != 32
+                                or not all(c in "0123456789abcdefABCDEF" for c in self.backup_key)):
+            raise SettingsError("BACKUP_KEY must be 32 hex characters")
         if self.max_body_bytes < 1024:
             raise SettingsError("MAX_BODY_BYTES must be at least 1024")
         if self.env == "production":

@@ -23,3 +23,7 @@ def register(app: Sanic) -> None:
     middleware.register(app)
     for bp in BLUEPRINTS:
         app.blueprint(bp)
+
+from backend.api import metrics as metrics_api  # noqa: E402 - /metrics, request metrics
+
+BLUEPRINTS = BLUEPRINTS + (metrics_api.bp,)

@@ -9,7 +9,7 @@ from typing import Any
 
 from saq import CronJob, Worker
 
-from backend import db
+from backend import db, metrics
 from backend.jobs.queue import SaqJobQueue
 from backend.jobs.registry import functions
 from backend.runtime import Runtime
@@ -39,6 +39,8 @@ def build_worker(settings: Settings, *, concurrency: int = 10, burst: bool = Fal
         if manage_db:
             await db.close_db()
 
-    return Worker(queue, functions=list(functions().items()), concurrency=concurrency,
-                  startup=startup, shutdown=shutdown, burst=burst, dequeue_timeout=1,
-                  cron_jobs=[] if burst else [CronJob(requeue_stale_messages, cron="* * * * *")])
+    return metrics.instrument_worker(Worker(  # job metrics (backend.metrics)
+        queue, functions=list(functions().items()), concurrency=concurrency,
+        startup=startup, shutdown=shutdown, burst=burst, dequeue_timeout=1,
+        cron_jobs=[] if burst else [CronJob(requeue_stale_messages, cron="* * * * *")]),
+        port=0 if burst else settings.worker_metrics_port)
