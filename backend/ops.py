@@ -5,8 +5,10 @@ A backup set is a directory holding:
 * ``database.enc``: ``pg_dump --format=custom`` of the primary (or an SQLite online-backup copy),
   taken in an exported snapshot: the row counts and the audit-chain head in the manifest are
   read in that same snapshot;
-* ``files.enc``: a tar of the stored files (``DATA_DIR/files``; an ``s3://`` STORAGE_URL is not
-  copied: its bucket's versioning/replication is its backup);
+* ``files.enc``: a tar of the stored files: the ``DATA_DIR/files`` directory as it is; with an
+  ``s3://`` STORAGE_URL, every blob the database snapshot refers to (documents, revisions,
+  template PDFs), read through the file store (so decrypted) and written back through it on
+  restore (so re-encrypted under the target's settings);
 * ``keys.enc``: a tar of the key store ``DATA_DIR/pki`` (platform CAs, seal-making key, company
   keys; already SM4-wrapped under the first data key);
 * ``manifest.json``: format, time, database dialect, row counts per table, audit head, and per
@@ -33,6 +35,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import hmac
+import io
 import json
 import os
 import pathlib
@@ -55,6 +58,9 @@ FORMAT = "esign-backup/1"
 MAGIC = b"ESBK1\n"
 CHUNK = 1 << 20
 PARTS = ("database", "files", "keys")
+#: Columns holding file-store addresses (sha256), read in the snapshot for object storage.
+BLOB_COLUMNS = {"document": ("current_sha256", "original_sha256"),
+                "document_revision": ("sha256",), "template_version": ("pdf_sha256",)}
 LIBPQ_PARAMS = {"sslmode", "sslrootcert", "sslcert", "sslkey", "connect_timeout",
                 "application_name", "options", "target_session_attrs"}
 
@@ -172,6 +178,7 @@ async def _pg_snapshot_dump(settings: Settings, out: pathlib.Path) -> dict[str, 
             counts = {t: await conn.fetchval(f'SELECT count(*) FROM "{t}"') for t in tables}
             head = await conn.fetchrow("SELECT seq, hash FROM audit_entry ORDER BY seq DESC LIMIT 1") \
                 if "audit_entry" in tables else None
+            blobs = {r[0] for sql in _blob_queries(tables) for r in await conn.fetch(sql)}
             await asyncio.to_thread(_run, ["pg_dump", "--format=custom", "--no-owner",
                                            "--no-privileges", f"--snapshot={snapshot}",
                                            "--file", str(out), libpq_url(settings.database_url)])
@@ -179,7 +186,13 @@ async def _pg_snapshot_dump(settings: Settings, out: pathlib.Path) -> dict[str, 
             await tx.rollback()
     finally:
         await conn.close()
-    return {"counts": counts, "audit_head": dict(head) if head else None}
+    return {"counts": counts, "audit_head": dict(head) if head else None,
+            "blobs": sorted(b for b in blobs if b)}
+
+
+def _blob_queries(tables: list[str]) -> list[str]:
+    return [f'SELECT DISTINCT "{col}" FROM "{table}"' for table, cols in BLOB_COLUMNS.items()
+            if table in tables for col in cols]
 
 
 def _sqlite_dump(settings: Settings, out: pathlib.Path) -> dict[str, Any]:
@@ -196,9 +209,11 @@ def _sqlite_dump(settings: Settings, out: pathlib.Path) -> dict[str, Any]:
         counts = {t: dst.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
         row = dst.execute("SELECT seq, hash FROM audit_entry ORDER BY seq DESC LIMIT 1").fetchone() \
             if "audit_entry" in tables else None
+        blobs = {r[0] for sql in _blob_queries(tables) for r in dst.execute(sql)}
     finally:
         dst.close()
-    return {"counts": counts, "audit_head": {"seq": row[0], "hash": row[1]} if row else None}
+    return {"counts": counts, "audit_head": {"seq": row[0], "hash": row[1]} if row else None,
+            "blobs": sorted(b for b in blobs if b)}
 
 
 async def current_counts(settings: Settings) -> dict[str, int]:
@@ -249,6 +264,42 @@ def _tar(directory: pathlib.Path | None, out: pathlib.Path) -> None:
                     tar.add(path, arcname=str(path.relative_to(directory)), recursive=False)
 
 
+def _tar_blobs(settings: Settings, blobs: list[str], out: pathlib.Path) -> None:
+    """The referenced blobs from object storage, as ``<sha256>`` members (content verified by
+    the store against its address)."""
+    from backend.services.file_store import build_storage
+
+    store = build_storage(settings)
+    try:
+        with tarfile.open(out, "w") as tar:
+            for digest in blobs:
+                data = store.get(digest)
+                info = tarfile.TarInfo(digest)
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+    finally:
+        if hasattr(store, "close"):
+            store.close()
+
+
+def _put_blobs(settings: Settings, data: pathlib.Path) -> int:
+    from backend.services.file_store import build_storage
+
+    store = build_storage(settings)
+    count = 0
+    try:
+        with tarfile.open(data) as tar:
+            for member in tar:
+                blob = tar.extractfile(member).read()
+                if store.put(blob).sha256 != member.name:
+                    raise BackupError(f"files: blob {member.name} does not match its address")
+                count += 1
+    finally:
+        if hasattr(store, "close"):
+            store.close()
+    return count
+
+
 def _untar(data: pathlib.Path, directory: pathlib.Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     with tarfile.open(data) as tar:
@@ -273,8 +324,13 @@ async def backup(settings: Settings, target: pathlib.Path) -> dict[str, Any]:
         else:
             manifest.update(await asyncio.to_thread(_sqlite_dump, settings, db_file))
         files = files_dir(settings)
-        manifest["files_source"] = "object storage (not copied)" if files is None else "local"
-        _tar(files, work / "files")
+        blobs = manifest.pop("blobs")  # addresses stay out of the clear-text manifest
+        manifest["files_source"] = "blobs" if files is None else "directory"
+        if files is None:
+            manifest["blob_count"] = len(blobs)
+            await asyncio.to_thread(_tar_blobs, settings, blobs, work / "files")
+        else:
+            _tar(files, work / "files")
         _tar(keys_dir(settings), work / "keys")
         for part in PARTS:
             with open(work / part, "rb") as src, open(target / f"{part}.enc", "wb") as dst:
@@ -364,6 +420,9 @@ async def restore(settings: Settings, source: pathlib.Path, *, force: bool = Fal
     if manifest["dialect"] != dialect(settings):
         raise BackupError(f"the backup is of a {manifest['dialect']} database, "
                           f"DATABASE_URL is {dialect(settings)}")
+    if manifest.get("files_source") != "blobs" and files_dir(settings) is None:
+        raise BackupError("this backup holds a files directory; restore it with a local "
+                          "STORAGE_URL, then copy the files into object storage")
     empty, why = await is_empty(settings)
     if not empty and not force:
         raise BackupError(f"the target is not empty: {why} (use --force to replace it)")
@@ -384,7 +443,9 @@ async def restore(settings: Settings, source: pathlib.Path, *, force: bool = Fal
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(work / "database", target)
         files = files_dir(settings)
-        if files is not None:
+        if manifest.get("files_source") == "blobs":  # into the target's store, local or s3
+            await asyncio.to_thread(_put_blobs, settings, work / "files")
+        else:
             _untar(work / "files", files)
         _untar(work / "keys", keys_dir(settings))
     return await check_restored(settings, manifest)
