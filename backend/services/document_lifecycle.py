@@ -169,13 +169,18 @@ async def submit_signed(tenant: Tenant, runtime, caller: Caller, document_id: st
         raise ValidationFailed("the signed file's signatures do not verify",
                                code="SIGNED_FILE_INVALID")
     new = report.signatures[len(report.signatures) - 1]
+    events = [("signature", {"field": new.field_name, "algorithm": new.algorithm,
+                             "signer": new.signer.subject if new.signer else "",
+                             "signing_time": new.signing_time.isoformat()
+                             if new.signing_time else None})]
+    stamp = new.timestamp
+    if stamp is not None and stamp.time is not None:
+        events.append(("timestamp", {"field": new.field_name, "time": stamp.time.isoformat(),
+                                     "tsa": stamp.tsa or "", "imprint_ok": stamp.imprint_ok,
+                                     "signature_ok": stamp.signature_ok}))
     return await add_revision(
         doc, runtime, pdf, kind="signed", actor=caller.actor,
-        status="signed" if final else "signing", ip=ip, device=device,
-        events=[("signature", {"field": new.field_name, "algorithm": new.algorithm,
-                               "signer": new.signer.subject if new.signer else "",
-                               "signing_time": new.signing_time.isoformat()
-                               if new.signing_time else None})])
+        status="signed" if final else "signing", ip=ip, device=device, events=events)
 
 
 async def void(tenant: Tenant, caller: Caller, document_id: str, *, reason: str,

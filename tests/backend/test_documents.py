@@ -133,18 +133,23 @@ async def test_a_sealed_document_and_its_desensitised_copy(fapi):
 
 
 def _personal_signature(pdf: bytes) -> bytes:
+    """A personal RSA signature with an RFC 3161 time-stamp (test CA and TSA)."""
     import io
 
-    from sign.certs import CompanySubject, create_hierarchy
+    from sign.certs import CompanySubject, TSASubject, create_hierarchy
     from sign.pdf import sign_pdf
     from sign.signers import SoftwareSigner
     from sign.specs import SignatureSpec
+    from sign.timestamps import InProcessTimeStamper
+    from sign.tsa import TimeStampAuthority
 
     ca = create_hierarchy("rsa2048", org="测试CA").issuing
     person = ca.new_identity(CompanySubject("测试人寿保险股份有限公司", common_name="张伟"))
+    tsa = TimeStampAuthority.from_identity(ca.new_identity(TSASubject("测试时间戳", "测试CA")))
     out = io.BytesIO()
     sign_pdf(pdf, out, SoftwareSigner(person.key, person.cert, [ca.cert, *ca.chain]),
-             SignatureSpec(reason="投保人签名", name="张伟"))
+             SignatureSpec(reason="投保人签名", name="张伟", timestamper=InProcessTimeStamper(tsa),
+                           contents_size=7000))   # keeps the upload under MAX_BODY_BYTES
     return out.getvalue()
 
 
@@ -170,8 +175,9 @@ async def test_a_signed_file_handed_back_becomes_the_current_revision(api):
     assert body["status"] == "signed" and body["current"]["sha256"] == hashlib.sha256(signed).hexdigest()
     assert body["original"]["sha256"] == doc["original"]["sha256"]
     events = api.get(f"/api/v1/documents/{doc['id']}/evidence", headers=OP).json()["events"]
-    assert [e["kind"] for e in events][-1] == "signature"
-    assert "张伟" in events[-1]["payload"]["signer"]
+    assert [e["kind"] for e in events][-2:] == ["signature", "timestamp"]
+    assert "张伟" in events[-2]["payload"]["signer"]
+    assert events[-1]["payload"]["imprint_ok"] and events[-1]["payload"]["time"]
 
 
 def test_comparison_of_two_documents_finds_10000_to_20000(api):
