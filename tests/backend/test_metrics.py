@@ -186,3 +186,23 @@ def test_a_job_worker_serves_its_own_metrics():
     metrics.JOB_RUNS.labels("probe", "complete").inc()
     text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
     assert value(samples(text), "esign_job_runs_total", function="probe", outcome="complete") >= 1
+
+
+def test_alert_rules_and_dashboard_use_only_metrics_that_exist():
+    import datetime as dt
+    import re
+
+    from backend import metrics
+    from backend.cert_check import CertExpiry
+    from tests.conftest import ROOT
+
+    snapshot = metrics.Snapshot(
+        queue={"queued": 0}, inprocess_jobs=0, pools={"default": {"size": 1, "in_use": 0, "max": 1}},
+        certificates=[CertExpiry("company", "sm2", "x", "id", dt.datetime.now(dt.timezone.utc))])
+    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"), "gauge": ("",)}
+    exposed = {family.name + suffix
+               for family in [*metrics.REGISTRY.collect(), *snapshot.collect()]
+               for suffix in suffixes[family.type]}
+    for doc in ("deploy/alerts.yml", "deploy/dashboard.md"):
+        used = set(re.findall(r"\besign_[a-z0-9_]+", (ROOT / doc).read_text()))
+        assert used and used <= exposed, (doc, used - exposed)
