@@ -84,13 +84,6 @@ SETTINGS_DOC: tuple[Setting, ...] = (
     Setting("STORAGE_ENCRYPT", False, "encrypt stored files at rest (SM4-GCM, key derived from the "
             "first data key)"),
     Setting("DOCUMENT_RETENTION_YEARS", 30, "default retention of a document (years from creation)"),
-    Setting("STORAGE_URL", "", "file store: empty = file://<DATA_DIR>/files; file:///path, or "
-            "s3://bucket?endpoint=https://...&region=...&prefix=... (S3-compatible object storage)"),
-    Setting("S3_ACCESS_KEY", "", "access key of the s3:// STORAGE_URL"),
-    Setting("S3_SECRET_KEY", "", "secret key of the s3:// STORAGE_URL"),
-    Setting("STORAGE_ENCRYPT", False, "encrypt stored files at rest (SM4-GCM, key derived from the "
-            "first data key)"),
-    Setting("DOCUMENT_RETENTION_YEARS", 30, "default retention of a document (years from creation)"),
     Setting("METRICS_TOKEN", "", "bearer token required by /metrics and /healthz/certificates; "
             "empty = open (restrict them at the network)"),
     Setting("WORKER_METRICS_PORT", 0, "port on which a job worker serves its own /metrics; 0 = off"),
@@ -182,11 +175,6 @@ class Settings:
     s3_secret_key: str = ""
     storage_encrypt: bool = False
     document_retention_years: int = 30
-    storage_url: str = ""
-    s3_access_key: str = ""
-    s3_secret_key: str = ""
-    storage_encrypt: bool = False
-    document_retention_years: int = 30
     metrics_token: str = ""
     worker_metrics_port: int = 0
     cert_expiry_warning_days: int = 30
@@ -219,8 +207,6 @@ class Settings:
         start, _, end = self.risk_work_hours.partition("-")
         if not (start.isdigit() and end.isdigit() and 0 <= int(start) < int(end) <= 24):
             raise SettingsError("RISK_WORK_HOURS must look like 8-20")
-        if self.storage_url and not self.storage_url.startswith(("file://", "s3://")):
-            raise SettingsError("STORAGE_URL must be file://... or s3://bucket?endpoint=...")
         if self.storage_url and not self.storage_url.startswith(("file://", "s3://")):
             raise SettingsError("STORAGE_URL must be file://... or s3://bucket?endpoint=...")
         if self.backup_key and (len(self.backup_key) != 32
