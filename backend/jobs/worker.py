@@ -22,6 +22,14 @@ async def requeue_stale_messages(ctx: dict[str, Any]) -> int:
     return await requeue_stale(ctx["runtime"])
 
 
+def scheduled_jobs(settings: Settings) -> list[CronJob]:
+    """Periodic jobs: re-enqueue stale messages, the daily DingTalk organisation sync
+    (ORG_SYNC_CRON) and the hourly purge of used SSO tickets."""
+    from backend.jobs import sync_org
+
+    return [CronJob(requeue_stale_messages, cron="* * * * *"), *sync_org.cron_jobs(settings)]
+
+
 def build_worker(settings: Settings, *, concurrency: int = 10, burst: bool = False,
                  runtime: Runtime | None = None, manage_db: bool = True) -> Worker:
     if not settings.redis_url:
@@ -42,5 +50,5 @@ def build_worker(settings: Settings, *, concurrency: int = 10, burst: bool = Fal
     return metrics.instrument_worker(Worker(  # job metrics (backend.metrics)
         queue, functions=list(functions().items()), concurrency=concurrency,
         startup=startup, shutdown=shutdown, burst=burst, dequeue_timeout=1,
-        cron_jobs=[] if burst else [CronJob(requeue_stale_messages, cron="* * * * *")]),
+        cron_jobs=[] if burst else scheduled_jobs(settings)),
         port=0 if burst else settings.worker_metrics_port)

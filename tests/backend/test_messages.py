@@ -147,3 +147,12 @@ async def test_an_email_carries_the_signed_pdf_as_an_attachment(papi, smtp, run_
     assert "个人意外险电子保单" in mail["Subject"]
     (part,) = [p for p in mail.iter_attachments()]
     assert part.get_filename() == "policy.pdf" and part.get_content() == pdf
+
+
+def test_the_worker_schedules_the_periodic_jobs(test_settings):
+    from backend.jobs.worker import scheduled_jobs
+
+    names = {job.function.__name__: job.cron for job in scheduled_jobs(test_settings)}
+    assert names["requeue_stale_messages"] == "* * * * *"
+    assert names["scheduled_dingtalk_sync"] == test_settings.org_sync_cron
+    assert "purge_used_tickets" in names
