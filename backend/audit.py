@@ -22,6 +22,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from backend.models.audit import AuditEntry
+from backend.services import stat_counters
 from sign.crypto.sm3 import sm3_digest
 
 GENESIS_HASH = "0" * 64
@@ -94,6 +95,7 @@ async def record(action: str, target: str = "", *, result: str = "ok",
         )
         row.hash = chain_hash(row.prev_hash, _hashable_fields(row))
         await row.save(using_db=conn, force_create=True)
+        await stat_counters.bump(conn, row)  # statistics counters, same transaction
         return row
 
 
