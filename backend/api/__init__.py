@@ -27,3 +27,7 @@ def register(app: Sanic) -> None:
 from backend.api import metrics as metrics_api  # noqa: E402 - /metrics, request metrics
 
 BLUEPRINTS = BLUEPRINTS + (metrics_api.bp,)
+
+from backend.api import billing as billing_api  # noqa: E402 - usage metering and billing
+
+BLUEPRINTS = BLUEPRINTS + (billing_api.bp,)

@@ -11,6 +11,7 @@ from sanic_ext import openapi
 from backend.api.bodies import StrictBody, parse_json
 from backend.api.middleware import authenticated, client_ip
 from backend.services import intent, persons, verify_enterprise
+from backend.services.metering import check_quota
 from backend.services.verify_person import verify_person
 
 bp = Blueprint("identity", url_prefix="/api/v1/identity")
@@ -61,6 +62,7 @@ def _body(request: Request, model):
 @authenticated
 async def person_verify(request: Request) -> HTTPResponse:
     body, runtime = _body(request, VerifyPerson), request.app.ctx.runtime
+    await check_quota(request.ctx.tenant, f"identity.{'three' if body.mobile else 'two'}_factor")
     return json(await verify_person(request.ctx.tenant, runtime, runtime.identity().identity,
                                     name=body.name, id_number=body.id_number, mobile=body.mobile))
 
@@ -117,6 +119,7 @@ async def intent_confirm(request: Request, intent_id: str) -> HTTPResponse:
 @authenticated
 async def enterprise_verify(request: Request) -> HTTPResponse:
     body, runtime = _body(request, VerifyEnterprise), request.app.ctx.runtime
+    await check_quota(request.ctx.tenant, "identity.enterprise")
     return json(await verify_enterprise.verify_enterprise(
         request.ctx.tenant, runtime.identity().enterprise, company_name=body.company_name,
         uscc=body.uscc, legal_rep_name=body.legal_rep_name))

@@ -13,6 +13,7 @@ from backend.api.idempotent import respond_idempotent
 from backend.api.middleware import authenticated
 from backend.errors import ValidationFailed
 from backend.services import messages as service
+from backend.services.metering import check_quota, message_kinds
 
 bp = Blueprint("messages", url_prefix="/api/v1/messages")
 
@@ -52,6 +53,7 @@ async def send(request: Request) -> HTTPResponse:
     runtime, tenant = request.app.ctx.runtime, request.ctx.tenant
 
     async def action() -> tuple[int, dict]:
+        await check_quota(tenant, *message_kinds(body.channel))
         message = await service.queue_message(
             tenant, runtime, channel=body.channel, recipient=body.recipient,
             template=body.template, params=body.params,

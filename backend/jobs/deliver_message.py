@@ -17,6 +17,7 @@ from tortoise.transactions import in_transaction
 from backend import audit
 from backend.jobs.registry import RetryableJobError, job
 from backend.models.message import DeliveryAttempt, OutboundMessage
+from backend.services import metering
 from notify.api import ChannelError, Message
 
 RECIPIENT_LIMIT_PER_HOUR = 20
@@ -90,3 +91,4 @@ async def _record(message: OutboundMessage, outcome: str, code: str, error: str,
             await audit.record(f"message.{message.status}", f"message:{message.id}",
                                result=message.status, tenant_id=str(message.tenant_id),
                                details={"attempts": message.attempts, "error": code})
+        await metering.meter_message(message)

@@ -14,3 +14,4 @@ MODEL_MODULES = [
 MODEL_MODULES += ["backend.models.template", "backend.models.document"]  # templates, file centre
 MODEL_MODULES += ["backend.models.callback_delivery"]  # status-callback outbox
 MODEL_MODULES += ["backend.models.stats"]  # pre-aggregated statistics counters
+MODEL_MODULES += ["backend.models.billing"]  # usage metering and billing

@@ -16,6 +16,7 @@ from backend import audit
 from backend.cache import Cache
 from backend.models.identity import Enterprise, IdentityCheck, Person
 from backend.models.tenant import Tenant
+from backend.services import metering
 from sign.crypto.sm3 import sm3_digest
 
 
@@ -53,6 +54,7 @@ async def record_check(tenant: Tenant, *, kind: str, provider: str, outcome: str
         await audit.record(f"identity.{kind}", subject, result=outcome,
                            details={"check": str(check.id), "provider": provider,
                                     "from_cache": from_cache})
+        await metering.meter_check(check)
     return check
 
 

@@ -17,6 +17,7 @@ from backend import audit
 from backend.errors import ValidationFailed
 from backend.models.tenant import Tenant
 from backend.services import callbacks_outbox as outbox
+from backend.services import metering
 from backend.services.seals import certificates
 from backend.services.seals.use import UseRequest, use_seal
 from sign.certs.pem import load_certificates
@@ -77,6 +78,7 @@ def _sign(pdf: bytes, binding, pki, seal, placement: Placement, reason: str) -> 
 async def seal_document(tenant: Tenant, runtime, *, seal_id: str, company_name: str, pdf: bytes,
                         placement: Placement, use: UseRequest) -> SealedDocument:
     binding = await certificates.binding_for(tenant, company_name)
+    await metering.check_quota(tenant, *metering.signature_kinds(binding.algorithm))
     seal, use_row = await use_seal(tenant, seal_id, use, runtime=runtime,
                                    risk_settings=runtime.settings.risk_settings())
     reason = f"{seal.name} 电子签章"
@@ -94,4 +96,5 @@ async def seal_document(tenant: Tenant, runtime, *, seal_id: str, company_name: 
         await outbox.emit(tenant, runtime, "seal.used",
                           {"seal_id": str(seal.id), "document_ref": use.document_ref,
                            "sha256": digest, "algorithms": list(algorithms)})
+        await metering.meter_signatures(tenant.id, use_row.id, algorithms, use)
     return SealedDocument(signed, digest, algorithms, use_row.id)

@@ -1,0 +1,262 @@
+"""Rating, monthly statements and provider clearing [计费, 对账单, 清分].
+
+A month's usage is rated against the tenant's price plan, per kind:
+
+* ``unit_price``: quantity x price;
+* ``tiers`` ``[{"up_to": n | null, "price": fen}]``: marginal pricing, each tier's price applies
+  to the quantity that falls inside it (``up_to`` is cumulative, null = no upper bound);
+* ``package`` ``{"included": n, "fee": fen}``: the monthly fee, the included quantity free, and
+  the overage priced by ``tiers`` or ``unit_price`` (only when ``overdraft`` is allowed can there
+  be any overage).
+
+Every amount is integer fen and every total is the exact sum of its lines. A unit's statement
+takes its share of each tenant line in proportion to its quantity (largest-remainder rounding,
+ties to the smaller unit reference), so the unit statements add up exactly to the tenant's.
+Kinds without a price in the plan are listed with amount 0.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import re
+from collections import defaultdict
+from typing import Any
+
+from backend.errors import NotFound, ValidationFailed
+from backend.models.billing import PricePlan, Statement, UsageEvent
+from backend.services.metering import KINDS
+
+#: Default provider cost prices in fen (clearing), overridable per plan (``provider_costs``).
+PROVIDER_COSTS: dict[str, dict[str, int]] = {
+    "aliyun_sms": {"sms.sent": 4},
+    "aliyun": {"identity.two_factor": 30, "identity.three_factor": 40,
+               "identity.enterprise": 50},
+    "aliyun_market": {"identity.two_factor": 30, "identity.three_factor": 40,
+                      "identity.enterprise": 50},
+    "tencent_faceid": {"identity.face": 100},
+}
+ALL = "*"
+CSV_COLUMNS = ("month", "unit", "kind", "description", "quantity", "unit_price", "amount")
+
+
+class MonthInvalid(ValidationFailed):
+    code, message = "MONTH_INVALID", "month must be YYYY-MM"
+
+
+def check_month(month: str) -> str:
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month or ""):
+        raise MonthInvalid()
+    return month
+
+
+def validate_item(kind: str, item: dict[str, Any]) -> None:
+    if kind not in KINDS:
+        raise ValidationFailed(f"unknown kind {kind}", code="PLAN_INVALID")
+    tiers = item.get("tiers") or []
+    bounds = [t.get("up_to") for t in tiers]
+    if tiers and (bounds[-1] is not None or any(b is None for b in bounds[:-1])
+                  or any(x >= y for x, y in zip(bounds[:-2], bounds[1:-1]))):
+        raise ValidationFailed(f"{kind}: tier bounds must rise and the last tier be open",
+                               code="PLAN_INVALID")
+
+
+# ---------------------------------------------------------------------------------------------
+# Rating
+# ---------------------------------------------------------------------------------------------
+def _priced(kind: str, quantity: int, item: dict[str, Any], what: str) -> list[dict[str, Any]]:
+    """Lines for ``quantity`` units priced by tiers (marginal) or the unit price."""
+    if quantity <= 0:
+        return []
+    tiers = item.get("tiers")
+    if tiers:
+        lines, lower = [], 0
+        for tier in tiers:
+            upper = tier.get("up_to")
+            top = quantity if upper is None else min(int(upper), quantity)
+            if top > lower:
+                label = f"{what} {lower + 1}-{'' if upper is None else upper}"
+                lines.append(_line(kind, label, top - lower, int(tier["price"])))
+            if upper is None or upper >= quantity:
+                break
+            lower = int(upper)
+        return lines
+    return [_line(kind, what, quantity, int(item.get("unit_price", 0)))]
+
+
+def _line(kind: str, description: str, quantity: int, unit_price: int) -> dict[str, Any]:
+    return {"kind": kind, "description": description, "quantity": quantity,
+            "unit_price": unit_price, "amount": quantity * unit_price}
+
+
+def rate(kind: str, quantity: int, item: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The statement lines of one kind's monthly quantity under its plan item."""
+    if not item:
+        return [_line(kind, "unpriced", quantity, 0)] if quantity else []
+    package = item.get("package")
+    if package:
+        included, fee = int(package["included"]), int(package["fee"])
+        lines = [_line(kind, f"monthly package ({included} included)", 1, fee)]
+        if quantity:
+            lines.append(_line(kind, "included in package", min(quantity, included), 0))
+        overage = max(0, quantity - included)
+        if overage:
+            # tiers of a package item count from the first unit over the package
+            lines += _priced(kind, overage, item, "overage")
+        return lines
+    return _priced(kind, quantity, item, "usage")
+
+
+async def _quantities(tenant_id: str, month: str) -> dict[tuple[str, str], int]:
+    """(kind, unit_ref) -> quantity of the month."""
+    rows = await UsageEvent.filter(tenant_id=tenant_id, month=month) \
+        .values_list("kind", "unit_ref", "quantity")
+    out: dict[tuple[str, str], int] = defaultdict(int)
+    for kind, unit, quantity in rows:
+        out[(kind, unit)] += quantity
+    return out
+
+
+async def usage(tenant_id: Any, month: str) -> dict[str, Any]:
+    rows = await UsageEvent.filter(tenant_id=str(tenant_id), month=check_month(month)) \
+        .values_list("kind", "unit_ref", "business_line", "provider", "quantity")
+    groups: dict[tuple, int] = defaultdict(int)
+    by_kind: dict[str, int] = defaultdict(int)
+    for kind, unit, line, provider, quantity in rows:
+        groups[(kind, unit, line, provider)] += quantity
+        by_kind[kind] += quantity
+    return {"month": month, "by_kind": dict(sorted(by_kind.items())),
+            "items": [{"kind": k, "unit_ref": u, "business_line": b, "provider": p,
+                       "quantity": q} for (k, u, b, p), q in sorted(groups.items())]}
+
+
+def _allocate(amount: int, shares: dict[str, int]) -> dict[str, int]:
+    """Split ``amount`` over ``shares`` in proportion, integers summing exactly to ``amount``."""
+    total = sum(shares.values())
+    if total == 0:
+        return {ALL if not shares else sorted(shares)[0]: amount}
+    base = {u: amount * q // total for u, q in shares.items()}
+    rest = amount - sum(base.values())
+    order = sorted(shares, key=lambda u: (-(amount * shares[u] % total), u))
+    for unit in order[:rest]:
+        base[unit] += 1
+    return base
+
+
+def _canonical(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+async def statements(tenant_id: Any, month: str) -> dict[str, dict[str, Any]]:
+    """The tenant statement (key ``*``) and one per unit seen in the month's usage."""
+    tenant_id, month = str(tenant_id), check_month(month)
+    plan = await PricePlan.get_or_none(tenant_id=tenant_id)
+    items = plan.items if plan else {}
+    quantities = await _quantities(tenant_id, month)
+    per_kind: dict[str, dict[str, int]] = defaultdict(dict)
+    for (kind, unit), quantity in quantities.items():
+        per_kind[kind][unit] = quantity
+    for kind, item in items.items():  # packages are billed even without usage
+        if item.get("package"):
+            per_kind.setdefault(kind, {})
+    tenant_lines: list[dict[str, Any]] = []
+    unit_lines: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for kind in sorted(per_kind):
+        shares = per_kind[kind]
+        for line in rate(kind, sum(shares.values()), items.get(kind)):
+            tenant_lines.append(line)
+            split = _allocate(line["amount"], shares) if shares else {"": line["amount"]}
+            qsplit = _allocate(line["quantity"], shares) if shares else {"": line["quantity"]}
+            for unit in sorted(set(split) | set(qsplit)):
+                unit_lines[unit].append({"kind": kind, "description": line["description"],
+                                         "quantity": qsplit.get(unit, 0),
+                                         "unit_price": line["unit_price"],
+                                         "amount": split.get(unit, 0)})
+    out = {ALL: _statement(tenant_id, month, ALL, tenant_lines, plan)}
+    for unit, lines in sorted(unit_lines.items()):
+        out[unit] = _statement(tenant_id, month, unit, lines, plan)
+    return out
+
+
+def _statement(tenant_id: str, month: str, unit: str, lines: list[dict[str, Any]],
+               plan: PricePlan | None) -> dict[str, Any]:
+    body = {"tenant_id": tenant_id, "month": month, "unit_ref": unit,
+            "plan": plan.name if plan else None, "currency": plan.currency if plan else "CNY",
+            "lines": lines, "total": sum(line["amount"] for line in lines)}
+    return {**body, "sha256": hashlib.sha256(_canonical(body)).hexdigest()}
+
+
+async def statement(tenant_id: Any, month: str, unit: str | None = None) -> dict[str, Any]:
+    """One statement (the tenant's, or a unit's), stored with its digest and returned."""
+    every = await statements(tenant_id, month)
+    key = ALL if unit is None else unit
+    if key not in every:
+        raise NotFound(f"no usage of unit {unit} in {month}", code="STATEMENT_NOT_FOUND")
+    body = every[key]
+    now = dt.datetime.now(dt.timezone.utc)
+    await Statement.update_or_create(
+        tenant_id=str(tenant_id), month=month, unit_ref=key,
+        defaults={"lines": body["lines"], "total": body["total"], "generated_at": now,
+                  "sha256": body["sha256"]})
+    return {**body, "generated_at": now.isoformat()}
+
+
+def to_csv(body: dict[str, Any]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for line in body["lines"]:
+        writer.writerow((body["month"], body["unit_ref"], line["kind"], line["description"],
+                         line["quantity"], line["unit_price"], line["amount"]))
+    writer.writerow((body["month"], body["unit_ref"], "TOTAL", "", "", "", body["total"]))
+    return out.getvalue()
+
+
+async def clearing(tenant_id: Any | None, month: str) -> dict[str, Any]:
+    """Per provider and kind: quantity and cost at the provider's cost price (fen)."""
+    query = UsageEvent.filter(month=check_month(month)).exclude(provider="")
+    if tenant_id is not None:
+        query = query.filter(tenant_id=str(tenant_id))
+    rows = await query.values_list("provider", "kind", "quantity")
+    costs = {p: dict(k) for p, k in PROVIDER_COSTS.items()}
+    if tenant_id is not None:
+        plan = await PricePlan.get_or_none(tenant_id=str(tenant_id))
+        for provider, kinds in (plan.provider_costs if plan else {}).items():
+            costs.setdefault(provider, {}).update({k: int(v) for k, v in kinds.items()})
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for provider, kind, quantity in rows:
+        counts[(provider, kind)] += quantity
+    providers: dict[str, dict[str, Any]] = {}
+    for (provider, kind), quantity in sorted(counts.items()):
+        price = int(costs.get(provider, {}).get(kind, 0))
+        entry = providers.setdefault(provider, {"provider": provider, "lines": [], "total": 0})
+        entry["lines"].append({"kind": kind, "quantity": quantity, "unit_cost": price,
+                               "cost": quantity * price})
+        entry["total"] += quantity * price
+    listed = list(providers.values())
+    return {"month": month, "tenant_id": str(tenant_id) if tenant_id else None,
+            "providers": listed, "total": sum(p["total"] for p in listed)}
+
+
+async def get_plan(tenant_id: Any) -> PricePlan:
+    plan = await PricePlan.get_or_none(tenant_id=str(tenant_id))
+    if plan is None:
+        raise NotFound("no price plan", code="PLAN_NOT_FOUND")
+    return plan
+
+
+async def put_plan(tenant_id: Any, *, name: str, currency: str, items: dict[str, dict],
+                   provider_costs: dict[str, dict[str, int]]) -> PricePlan:
+    for kind, item in items.items():
+        validate_item(kind, item)
+    plan, _ = await PricePlan.update_or_create(
+        tenant_id=str(tenant_id), defaults={"name": name, "currency": currency, "items": items,
+                                            "provider_costs": provider_costs})
+    return plan
+
+
+def present_plan(plan: PricePlan) -> dict[str, Any]:
+    return {"name": plan.name, "currency": plan.currency, "items": plan.items,
+            "provider_costs": plan.provider_costs, "updated_at": plan.updated_at.isoformat()}
