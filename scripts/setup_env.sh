@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v pdfsig >/dev/null 2>&1 || need_apt+=(poppler-utils)
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)  # statistics page test (headless)
+command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 if ! fc-list 2>/dev/null | grep -iE "wqy|noto sans cjk" >/dev/null; then need_apt+=(fonts-wqy-zenhei); fi  # no -q: SIGPIPE + pipefail
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then

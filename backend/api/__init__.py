@@ -28,6 +28,10 @@ from backend.api import metrics as metrics_api  # noqa: E402 - /metrics, request
 
 BLUEPRINTS = BLUEPRINTS + (metrics_api.bp,)
 
+from backend.api import admin_pages  # noqa: E402 - statistics page and CSV exports
+
+BLUEPRINTS = BLUEPRINTS + (admin_pages.bp,)
+
 from backend.api import billing as billing_api  # noqa: E402 - usage metering and billing
 
 BLUEPRINTS = BLUEPRINTS + (billing_api.bp,)

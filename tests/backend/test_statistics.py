@@ -135,3 +135,73 @@ async def test_uploaded_and_generated_documents_count_as_files(org_api, pushed_o
         await at(when, action)
     totals = org_api.get("/api/v1/statistics", params=WINDOW).json()["totals"]
     assert totals["files"] == 2
+
+
+async def test_counters_are_bumped_with_the_event_and_roll_back_with_it(org_api, pushed_org):
+    from tortoise.transactions import in_transaction
+
+    from backend.models.stats import StatCounter
+
+    sh_seal = await make_seal(ORG_TENANT_ID, "SH", "上海分公司合同专用章")
+    await audit.record("seal.use", f"seal:{sh_seal.id}", result="allowed", actor="user:E0005",
+                       tenant_id=ORG_TENANT_ID)
+    try:
+        async with in_transaction("default"):
+            await audit.record("seal.use", f"seal:{sh_seal.id}", result="allowed",
+                               actor="user:E0005", tenant_id=ORG_TENANT_ID)
+            raise RuntimeError("the sealing failed")
+    except RuntimeError:
+        pass
+    rows = await StatCounter.filter(tenant_id=ORG_TENANT_ID, metric="seal.use", span="d")
+    by_grain = {r.grain: r for r in rows}
+    assert set(by_grain) == {"all", "unit", "seal"}
+    assert all(r.count == 1 for r in rows)  # the rolled-back use is not counted
+    assert by_grain["seal"].seal_ref == str(sh_seal.id) and by_grain["seal"].unit_ref == "SH"
+    live = {(r.grain, r.span, r.day, r.metric, r.result, r.unit_ref, r.seal_ref, r.template_ref,
+             r.count) for r in await StatCounter.filter(tenant_id=ORG_TENANT_ID)}
+    await stat_counters.rebuild(ORG_TENANT_ID)  # recounting the log gives the same counters
+    assert live == {(r.grain, r.span, r.day, r.metric, r.result, r.unit_ref, r.seal_ref,
+                     r.template_ref, r.count)
+                    for r in await StatCounter.filter(tenant_id=ORG_TENANT_ID)}
+    today = org_api.get("/api/v1/statistics").json()
+    assert today["totals"]["seal_uses"] == 1
+    assert today["by_seal"][0]["name"] == "上海分公司合同专用章"
+
+
+async def test_weeks_breakdowns_durations_and_envelopes_by_state(org_api, pushed_org):
+    units = await seed()
+    for minutes in (5, 15):  # envelopes record how long they took
+        row = await audit.record("envelope.complete", "envelope:e", tenant_id=ORG_TENANT_ID,
+                                 details={"unit_id": units["SH"], "duration_seconds": minutes * 60})
+        await AuditEntry.filter(id=row.id).update(
+            created_at=dt.datetime(2026, 11, 3, 9, 0, tzinfo=BJT))
+    await at(dt.datetime(2026, 11, 4, 9, 0, tzinfo=BJT), "envelope.reject", unit_id=units["SH"])
+    await stat_counters.rebuild(ORG_TENANT_ID)
+    weekly = org_api.get("/api/v1/statistics", params={**WINDOW, "period": "week"}).json()
+    # Sunday Nov 1 is in ISO week 44, Monday Nov 2 starts week 45
+    assert [r["period"] for r in weekly["series"]] == ["2026-W44", "2026-W45", "2026-W49"]
+    assert weekly["totals"]["avg_completion_seconds"] == 600.0  # of the two that recorded it
+    assert weekly["series"][1]["avg_completion_seconds"] == 600.0
+    assert weekly["series"][2]["avg_completion_seconds"] is None
+    assert weekly["envelopes_by_state"] == {"complete": 4, "reject": 1}
+    by_unit = {u["name"]: u for u in weekly["by_unit"]}
+    assert by_unit["上海分公司"]["signings"] == 3 and by_unit["海淀支公司"]["seal_uses"] == 1
+    assert by_unit["海淀支公司"]["seal_uses_refused"] == 1
+
+
+async def test_csv_export_for_business_systems_and_administrators(org_server, org_api, admins):
+    await seed()
+    answer = org_api.get("/api/v1/statistics/export",
+                         params={**WINDOW, "period": "month", "format": "csv"})
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
+    lines = answer.text.lstrip("\ufeff").splitlines()
+    assert lines[0].startswith("period,seal_uses,seal_uses_refused,")
+    assert lines[1].startswith("2026-11,3,1,") and lines[-1].startswith("total,3,1,")
+    units = httpx.get(f"{org_server}/api/v1/admin/statistics/export",
+                      params={**WINDOW, "table": "units"}, headers=bearer(admins["security"]))
+    assert units.status_code == 200 and "北京分公司" in units.text
+    bad = org_api.get("/api/v1/statistics/export", params={"format": "xlsx"})
+    assert bad.status_code == 422 and bad.json()["code"] == "QUERY_INVALID"
+    refused = httpx.get(f"{org_server}/api/v1/admin/statistics/export",
+                        headers=bearer(admins["audit"]))
+    assert refused.status_code == 403
