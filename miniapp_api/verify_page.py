@@ -8,11 +8,17 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 from sanic_ext import openapi
 
-from backend.errors import AppError
+from backend.api.middleware import client_ip
+from backend.errors import AppError, TooManyRequests
 from backend.services import public_verification
 from miniapp_api.h5 import page
 
 bp = Blueprint("verify_page")
+LOOKUPS_PER_MINUTE = 60  # per client address: short codes must not be enumerable
+
+
+class TooManyLookups(TooManyRequests):
+    code, message = "VERIFY_RATE_LIMITED", "too many verification requests; retry in a minute"
 
 
 def _render(info: dict) -> str:
@@ -39,8 +45,12 @@ def _render(info: dict) -> str:
 @openapi.summary("Public verification page of a print copy's QR code (?format=json)")
 async def verify_code(request: Request, code: str) -> HTTPResponse:
     wants_json = request.args.get("format") == "json"
+    runtime = request.app.ctx.runtime
     try:
-        info = await public_verification.lookup(request.app.ctx.runtime, code)
+        if await runtime.cache.hit_rate_limit(f"verify:{client_ip(request)}",
+                                              LOOKUPS_PER_MINUTE, 60):
+            raise TooManyLookups()
+        info = await public_verification.lookup(runtime, code)
     except AppError as exc:
         if wants_json:
             raise

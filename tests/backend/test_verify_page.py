@@ -87,3 +87,11 @@ def test_every_page_of_a_longer_document_carries_the_qr_code(api, server):
 
     found = zxingcpp.read_barcodes(render(copy, 200, page=pages))
     assert found and found[0].text == f"{server}/v/{doc['short_code']}"
+
+
+def test_the_public_page_is_rate_limited_per_address(server, db):
+    import httpx as _httpx
+
+    codes = [_httpx.get(f"{server}/v/AAAAAAAAAA", params={"format": "json"}).status_code
+             for _ in range(62)]
+    assert codes[0] == 404 and codes[-1] == 429
