@@ -260,3 +260,40 @@ async def put_plan(tenant_id: Any, *, name: str, currency: str, items: dict[str,
 def present_plan(plan: PricePlan) -> dict[str, Any]:
     return {"name": plan.name, "currency": plan.currency, "items": plan.items,
             "provider_costs": plan.provider_costs, "updated_at": plan.updated_at.isoformat()}
+
+
+async def _main(argv: list[str]) -> int:
+    """python -m backend.services.billing statement YYYY-MM --tenant ID [--unit U] [--csv]
+    python -m backend.services.billing clearing YYYY-MM [--tenant ID]  (all tenants by default)"""
+    import argparse
+
+    from backend.db import close_db, init_db
+    from backend.settings import Settings
+
+    parser = argparse.ArgumentParser(prog="python -m backend.services.billing")
+    parser.add_argument("command", choices=("statement", "clearing"))
+    parser.add_argument("month")
+    parser.add_argument("--tenant")
+    parser.add_argument("--unit")
+    parser.add_argument("--csv", action="store_true")
+    args = parser.parse_args(argv)
+    if args.command == "statement" and not args.tenant:
+        parser.error("statement needs --tenant")
+    await init_db(Settings.from_env())
+    try:
+        if args.command == "statement":
+            body = await statement(args.tenant, args.month, args.unit)
+            print(to_csv(body) if args.csv else json.dumps(body, ensure_ascii=False, indent=2))
+        else:
+            print(json.dumps(await clearing(args.tenant, args.month), ensure_ascii=False,
+                             indent=2))
+    finally:
+        await close_db()
+    return 0
+
+
+if __name__ == "__main__":
+    import asyncio
+    import sys
+
+    sys.exit(asyncio.run(_main(sys.argv[1:])))

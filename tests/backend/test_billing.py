@@ -252,3 +252,16 @@ def test_tiered_pricing_and_allocation_on_hand_checked_numbers():
     assert [line["amount"] for line in billing.rate("sms.sent", 80, tiers)] == [4000]
     assert billing._allocate(100, {"a": 1, "b": 1, "c": 1}) == {"a": 34, "b": 33, "c": 33}
     assert sum(billing._allocate(1001, {"a": 7, "b": 3, "c": 11}).values()) == 1001
+
+
+async def test_platform_clearing_covers_every_tenant(db, tenant, other_tenant):
+    from backend.services.metering import meter
+
+    await meter("sms.sent", tenant_id=tenant.tenant_id, key="sms:t1", provider="aliyun_sms")
+    await meter("sms.sent", tenant_id=other_tenant.tenant_id, key="sms:t2", provider="aliyun_sms")
+    await meter("sms.sent", tenant_id=other_tenant.tenant_id, key="sms:t2", provider="aliyun_sms")
+    await meter("signature.sm2", tenant_id=tenant.tenant_id, key="sig:1:sm2")
+    report = await billing.clearing(None, current_month())
+    assert report["providers"] == [{"provider": "aliyun_sms", "total": 8, "lines": [
+        {"kind": "sms.sent", "quantity": 2, "unit_cost": 4, "cost": 8}]}]
+    assert (await billing.clearing(tenant.tenant_id, current_month()))["total"] == 4
