@@ -42,3 +42,5 @@ class StatCounter(Model):
         table = "stat_counter"
         unique_together = (("tenant_id", "grain", "span", "day", "metric", "result", "variant",
                             "unit_ref", "seal_ref", "template_ref"),)
+        #: Year-long reads of one unit (and its sub-units) per span.
+        indexes = (("tenant_id", "grain", "unit_ref", "span", "day"),)
