@@ -90,6 +90,13 @@ class Use(StrictBody):
     region: str = Field("", max_length=64)
 
 
+def _use_request(request: Request, body: "Use") -> UseRequest:
+    return UseRequest(user_ref=body.user_ref, document_ref=body.document_ref,
+                      document_type=body.document_type, flow=body.flow, roles=tuple(body.roles),
+                      unit_ref=body.unit_ref, ip=client_ip(request), device=body.device,
+                      region=body.region)
+
+
 class HandleAlert(StrictBody):
     action: Literal["acknowledge", "resolve"]
     note: str = Field(..., max_length=500)
@@ -186,10 +193,7 @@ async def seal_change(request: Request, seal_id: str) -> HTTPResponse:
 @authenticated
 async def seal_use(request: Request, seal_id: str) -> HTTPResponse:
     body = parse_json(request.content_type, request.body, Use)
-    request_ = UseRequest(user_ref=body.user_ref, document_ref=body.document_ref,
-                          document_type=body.document_type, flow=body.flow,
-                          roles=tuple(body.roles), unit_ref=body.unit_ref, ip=client_ip(request),
-                          device=body.device, region=body.region)
+    request_ = _use_request(request, body)
     runtime = request.app.ctx.runtime
     _, use = await use_seal(request.ctx.tenant, seal_id, request_, runtime=runtime,
                             risk_settings=runtime.settings.risk_settings())
@@ -319,10 +323,7 @@ class ApplySeal(Use):
 @authenticated
 async def seal_apply(request: Request, seal_id: str) -> HTTPResponse:
     body = parse_json(request.content_type, request.body, ApplySeal)
-    use_request = UseRequest(user_ref=body.user_ref, document_ref=body.document_ref,
-                             document_type=body.document_type, flow=body.flow,
-                             roles=tuple(body.roles), unit_ref=body.unit_ref,
-                             ip=client_ip(request), device=body.device, region=body.region)
+    use_request = _use_request(request, body)
     sealed = await seal_document.seal_document(
         request.ctx.tenant, request.app.ctx.runtime, seal_id=seal_id,
         company_name=body.company_name, pdf=_upload(body.pdf_base64),
