@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import hashlib
 import io
 
@@ -48,7 +49,10 @@ class SealedDocument:
     use_id: int
 
 
+@functools.lru_cache(maxsize=256)
 def _signer(pki, key_id: str, cert_pem: str, chain_pem: str) -> KeyStoreSigner:
+    """One signer per bound certificate: certificates parsed once, the signer's pre-encoded CMS
+    parts reused across seal applications (the key itself stays in the key store)."""
     chain = load_certificates(chain_pem.encode()) if chain_pem else []
     return KeyStoreSigner(pki.keystore, key_id, load_certificates(cert_pem.encode())[0], chain)
 
