@@ -47,16 +47,17 @@ async def deliver(runtime, message_id: str) -> str:
             await _record(message, "retry", "RECIPIENT_RATE_LIMITED",
                           "per-recipient hourly limit reached", final=False)
             raise RetryableJobError("recipient rate limit")
+        started = _now()
         try:
             result = await runtime.channel(message.channel).send(_to_message(runtime, message))
         except ChannelError as exc:
             final = not exc.retryable or message.attempts + 1 >= MAX_ATTEMPTS
             await _record(message, "failed" if final else "retry", exc.code, exc.message,
-                          final=final)
+                          final=final, started=started)
             if not final:
                 raise RetryableJobError(exc.code) from exc
             return "failed"
-        await _record(message, "sent", "", "", final=True,
+        await _record(message, "sent", "", "", final=True, started=started,
                       provider_message_id=result.provider_message_id)
         return "sent"
 
@@ -72,11 +73,14 @@ def _to_message(runtime, row: OutboundMessage) -> Message:
 
 
 async def _record(message: OutboundMessage, outcome: str, code: str, error: str, *, final: bool,
+                  started: dt.datetime | None = None,
                   provider_message_id: str | None = None) -> None:
+    """Log the attempt (``started`` = when the provider call began) and move the message on."""
     now = _now()
     async with in_transaction("default"):
         message.attempts += 1
-        await DeliveryAttempt.create(message=message, number=message.attempts, started_at=now,
+        await DeliveryAttempt.create(message=message, number=message.attempts,
+                                     started_at=started or now,
                                      finished_at=now, outcome=outcome, error_code=code,
                                      error_message=error[:500],
                                      provider_message_id=provider_message_id)
