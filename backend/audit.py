@@ -17,6 +17,7 @@ import dataclasses
 import datetime as dt
 import json
 import sys
+import weakref
 from typing import Any
 
 from tortoise.transactions import in_transaction
@@ -27,7 +28,9 @@ from sign.crypto.sm3 import sm3_digest
 
 GENESIS_HASH = "0" * 64
 _PG_LOCK_ID = 0x45534947  # "ESIG"
-_local_locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
+#: One lock per event loop, forgotten with the loop (tests run many loops in one process).
+_local_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = \
+    weakref.WeakKeyDictionary()
 
 
 def _local_lock() -> asyncio.Lock:
