@@ -35,3 +35,7 @@ BLUEPRINTS = BLUEPRINTS + (admin_pages.bp,)
 from backend.api import billing as billing_api  # noqa: E402 - usage metering and billing
 
 BLUEPRINTS = BLUEPRINTS + (billing_api.bp,)
+
+from backend.api import envelopes  # noqa: E402 - signing flows
+
+BLUEPRINTS = BLUEPRINTS + (envelopes.bp,)

@@ -25,9 +25,10 @@ async def requeue_stale_messages(ctx: dict[str, Any]) -> int:
 def scheduled_jobs(settings: Settings) -> list[CronJob]:
     """Periodic jobs: re-enqueue stale messages, the daily DingTalk organisation sync
     (ORG_SYNC_CRON) and the hourly purge of used SSO tickets."""
-    from backend.jobs import sync_org
+    from backend.jobs import envelopes, sync_org
 
-    return [CronJob(requeue_stale_messages, cron="* * * * *"), *sync_org.cron_jobs(settings)]
+    return [CronJob(requeue_stale_messages, cron="* * * * *"), *sync_org.cron_jobs(settings),
+            *envelopes.cron_jobs(settings)]
 
 
 def build_worker(settings: Settings, *, concurrency: int = 10, burst: bool = False,
@@ -40,6 +41,9 @@ def build_worker(settings: Settings, *, concurrency: int = 10, burst: bool = Fal
         if manage_db:
             await db.init_db(settings)
         ctx["runtime"] = runtime or Runtime.from_settings(settings)
+        if not burst:  # batches a killed worker left half done go on at once
+            from backend.services.envelopes.batch import resume_running
+            await resume_running(ctx["runtime"])
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         if runtime is None:

@@ -15,3 +15,4 @@ MODEL_MODULES += ["backend.models.template", "backend.models.document"]  # templ
 MODEL_MODULES += ["backend.models.callback_delivery"]  # status-callback outbox
 MODEL_MODULES += ["backend.models.stats"]  # pre-aggregated statistics counters
 MODEL_MODULES += ["backend.models.billing"]  # usage metering and billing
+MODEL_MODULES += ["backend.models.envelope"]  # signing envelopes, signers, batches

@@ -18,6 +18,7 @@ from backend.models.tenant import Tenant
 CALLBACK_EVENTS = (
     "envelope.sent", "envelope.signed", "envelope.completed", "envelope.rejected",
     "envelope.expired", "envelope.voided", "signer.signed", "seal.used",
+    "envelope.created", "envelope.signing", "signer.approved", "batch.completed",
 )
 
 

@@ -27,7 +27,8 @@ from backend.services import file_store
 #: Kinds the platform and business systems record; ``payload`` carries the details.
 EVIDENCE_KINDS = ("created", "uploaded", "identity_check", "intent", "clause_shown", "clause_ack",
                   "signature", "timestamp", "seal_use", "download", "print_copy", "voided",
-                  "superseded", "access_granted", "other")
+                  "superseded", "access_granted", "envelope_state", "approval", "material",
+                  "void_confirm", "other")
 #: Kinds a business system may append through the API (the others are the platform's own).
 EXTERNAL_KINDS = ("identity_check", "intent", "clause_shown", "clause_ack", "signature",
                   "timestamp", "other")

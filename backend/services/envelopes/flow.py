@@ -1,0 +1,85 @@
+"""Moving an envelope forward: send it, open the next stage when one is done, complete it,
+and run the silent steps (company seals) of an open stage.
+
+Stages run in order; the signers of one stage are ``ready`` together (parallel). Opening a stage
+notifies its persons (a signing link by SMS) and its approvers; company signers of an open stage
+seal silently [静默签署] as soon as their seal is chosen.
+"""
+from __future__ import annotations
+
+import logging
+
+from tortoise.transactions import in_transaction
+
+from backend.models.envelope import Envelope, EnvelopeSigner
+from backend.models.tenant import Tenant
+from backend.services.envelopes.state import get_envelope, now, show, transition
+
+log = logging.getLogger(__name__)
+
+
+async def send(tenant: Tenant, runtime, envelope_id: str, *, actor: str) -> dict:
+    async with in_transaction("default"):
+        envelope = await get_envelope(tenant, envelope_id, lock=True)
+        await transition(envelope, runtime, "sent", actor=actor)
+        await open_next_stage(envelope, runtime, actor=actor)
+    await run_silent_steps(tenant, runtime, str(envelope.id))
+    return await show(await get_envelope(tenant, envelope_id))
+
+
+async def open_next_stage(envelope: Envelope, runtime, *, actor: str) -> None:
+    """Inside the caller's transaction (envelope locked): when no signer is ready or signing,
+    make the lowest waiting stage ready, or complete the envelope when every signer is done."""
+    signers = await EnvelopeSigner.filter(envelope_id=envelope.id).select_for_update()
+    if any(s.status in ("ready", "signing") for s in signers):
+        return
+    waiting = [s for s in signers if s.status == "waiting"]
+    if not waiting:
+        if envelope.status in ("sent", "signing"):
+            await transition(envelope, runtime, "completed", actor=actor)
+        return
+    stage = min(s.stage for s in waiting)
+    opened = [s for s in waiting if s.stage == stage]
+    await EnvelopeSigner.filter(id__in=[s.id for s in opened]).update(status="ready")
+    if envelope.status == "sent" and stage > 1:
+        await transition(envelope, runtime, "signing", actor=actor)
+    if envelope.batch_id is None:
+        from backend.services.envelopes.reminders import notify_ready
+        for signer in opened:
+            await notify_ready(envelope, signer, runtime)
+
+
+async def mark_signing(envelope: Envelope, runtime, *, actor: str) -> None:
+    """The first signature moves a sent envelope to signing (in the caller's transaction)."""
+    if envelope.status == "sent":
+        await transition(envelope, runtime, "signing", actor=actor)
+
+
+async def run_silent_steps(tenant: Tenant, runtime, envelope_id: str) -> list[str]:
+    """Seal for every ready company signer whose seal is chosen, stage after stage; returns
+    the ids of the signers sealed. Errors of a seal (a revoked seal, a lapsed grant) are raised
+    after the signer is put back to ready."""
+    from backend.services.envelopes.company_sign import seal_for_signer
+
+    sealed: list[str] = []
+    while True:
+        envelope = await Envelope.get(id=envelope_id)
+        if envelope.status not in ("sent", "signing"):
+            return sealed
+        due = await EnvelopeSigner.filter(envelope_id=envelope.id, kind="company",
+                                          status="ready").exclude(seal_id="")
+        if not due:
+            return sealed
+        for signer in due:
+            if await seal_for_signer(tenant, runtime, envelope, signer):
+                sealed.append(str(signer.id))
+
+
+async def release_stale_claims(older_than_seconds: int = 300) -> int:
+    """A signer claimed by a process that died goes back to ready (nothing was stored: the
+    signature and the signer's new state commit together)."""
+    import datetime as dt
+
+    cutoff = now() - dt.timedelta(seconds=older_than_seconds)
+    return await EnvelopeSigner.filter(status="signing", claimed_at__lt=cutoff) \
+        .update(status="ready", claimed_at=None)
