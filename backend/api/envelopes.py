@@ -253,6 +253,18 @@ async def envelope_send(request: Request, envelope_id: str) -> HTTPResponse:
     return json(await flow.send(tenant, runtime, envelope_id, actor=caller(request).actor))
 
 
+@bp.post("/envelopes/<envelope_id:str>/resume")
+@openapi.summary("Run the silent company seals now due (after a seal or grant was fixed); "
+                 "a seal that still cannot be used answers with its error")
+@openapi.secured("AppSignature")
+@authenticated
+async def envelope_resume(request: Request, envelope_id: str) -> HTTPResponse:
+    runtime, tenant = _ctx(request)
+    envelope = await get_envelope(tenant, envelope_id)
+    await flow.run_silent_steps(tenant, runtime, str(envelope.id), raise_errors=True)
+    return json(await show(await get_envelope(tenant, envelope_id)))
+
+
 @bp.post("/envelopes/<envelope_id:str>/remind")
 @openapi.summary("Send the signers whose turn it is a fresh link now")
 @openapi.secured("AppSignature")

@@ -73,6 +73,7 @@ class Migration(migrations.Migration):
                 ('number', fields.IntField()),
                 ('business_no', fields.CharField(default='', max_length=64)),
                 ('params', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('signers', fields.JSONField(default=list, description='Signers of this row when they differ per row (an agent per agreement), else empty.', encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
                 ('status', fields.CharField(default='pending', description='pending | done | failed | terminated', max_length=16)),
                 ('envelope_id', fields.UUIDField(null=True)),
                 ('error_code', fields.CharField(default='', max_length=64)),

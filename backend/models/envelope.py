@@ -48,6 +48,8 @@ class EnvelopeBatchItem(Model):
     number = fields.IntField()
     business_no = fields.CharField(max_length=64, default="")
     params = fields.JSONField(default=dict)
+    #: Signers of this row when they differ per row (an agent per agreement), else empty.
+    signers = fields.JSONField(default=list)
     status = fields.CharField(max_length=16, default="pending",
                               description="pending | done | failed | terminated")
     envelope_id = fields.UUIDField(null=True)

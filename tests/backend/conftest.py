@@ -139,3 +139,21 @@ def fapi(files_server, tenant):
 
     with ApiClient(files_server, tenant.app_key, tenant.app_secret) as client:
         yield client
+
+
+# --------------------------------------------------------------------------------------------
+# A business system receiving status callbacks (HMAC-checked), shared by the callback tests
+# --------------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def _receiver():
+    from tests.fakes.business_receiver import BusinessReceiver
+
+    receiver = BusinessReceiver()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture
+def receiver(_receiver):
+    _receiver.reset()
+    return _receiver

@@ -5,20 +5,6 @@ from __future__ import annotations
 import pytest
 
 from backend.models.callback_delivery import CallbackDelivery
-from tests.fakes.business_receiver import BusinessReceiver
-
-
-@pytest.fixture(scope="module")
-def _receiver():
-    receiver = BusinessReceiver()
-    yield receiver
-    receiver.close()
-
-
-@pytest.fixture
-def receiver(_receiver):
-    _receiver.reset()
-    return _receiver
 
 
 def register(api, receiver, events=("seal.used",)) -> dict:

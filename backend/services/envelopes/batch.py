@@ -62,14 +62,17 @@ async def create_batch(tenant: Tenant, runtime, *, spec: dict[str, Any],
     given = [n for n in numbers if n]
     if len(set(given)) != len(given):
         raise BatchInvalid("business numbers repeat within the batch")
-    EnvelopeSpec.from_dict(spec, params={**spec.get("params", {}), **(items[0].get("params") or {})},
-                           business_no=numbers[0] or "x").check()  # fail early, not per item
+    for item in items[:1] + [i for i in items[1:] if i.get("signers")]:  # fail early
+        EnvelopeSpec.from_dict(spec, params={**spec.get("params", {}), **(item.get("params") or {})},
+                               business_no="x", **({"signers": item["signers"]}
+                                                   if item.get("signers") else {})).check()
     async with in_transaction("default"):
         batch = await EnvelopeBatch.create(tenant=tenant, template_code=spec["template"],
                                            spec=spec, total=len(items), created_by=caller.actor)
         await EnvelopeBatchItem.bulk_create([
             EnvelopeBatchItem(batch=batch, number=n, business_no=numbers[n - 1] or
-                              f"{batch.id.hex[:12]}-{n:05d}", params=item.get("params") or {})
+                              f"{batch.id.hex[:12]}-{n:05d}", params=item.get("params") or {},
+                              signers=item.get("signers") or [])
             for n, item in enumerate(items, start=1)], batch_size=1000)
         await audit.record("envelope.batch.create", f"batch:{batch.id}", actor=caller.actor,
                            tenant_id=str(tenant.id), details={"total": len(items)})
@@ -122,7 +125,8 @@ async def _process(runtime, batch_id: str, lease: str) -> str:
 
 async def _make(tenant, runtime, batch, item, caller, create, flow) -> None:
     spec = EnvelopeSpec.from_dict(batch.spec, params={**batch.spec.get("params", {}), **item.params},
-                                  business_no=item.business_no)
+                                  business_no=item.business_no,
+                                  **({"signers": item.signers} if item.signers else {}))
     try:
         issued = await create.create_envelope(tenant, runtime, spec, caller=caller,
                                               batch_id=batch.id)

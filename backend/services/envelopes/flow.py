@@ -55,10 +55,13 @@ async def mark_signing(envelope: Envelope, runtime, *, actor: str) -> None:
         await transition(envelope, runtime, "signing", actor=actor)
 
 
-async def run_silent_steps(tenant: Tenant, runtime, envelope_id: str) -> list[str]:
+async def run_silent_steps(tenant: Tenant, runtime, envelope_id: str, *,
+                           raise_errors: bool = False) -> list[str]:
     """Seal for every ready company signer whose seal is chosen, stage after stage; returns
-    the ids of the signers sealed. Errors of a seal (a revoked seal, a lapsed grant) are raised
-    after the signer is put back to ready."""
+    the ids of the signers sealed. A seal that cannot be used (revoked, grant lapsed) leaves
+    its signer ready with the error noted (raised with ``raise_errors``: the resume call); the
+    person whose signature came before keeps it."""
+    from backend.errors import AppError
     from backend.services.envelopes.company_sign import seal_for_signer
 
     sealed: list[str] = []
@@ -70,9 +73,28 @@ async def run_silent_steps(tenant: Tenant, runtime, envelope_id: str) -> list[st
                                           status="ready").exclude(seal_id="")
         if not due:
             return sealed
+        progressed = False
         for signer in due:
-            if await seal_for_signer(tenant, runtime, envelope, signer):
-                sealed.append(str(signer.id))
+            try:
+                if await seal_for_signer(tenant, runtime, envelope, signer):
+                    sealed.append(str(signer.id))
+                    progressed = True
+            except AppError as exc:
+                await _note_failure(signer, exc)
+                if raise_errors:
+                    raise
+        if not progressed:
+            return sealed
+
+
+async def _note_failure(signer: EnvelopeSigner, exc) -> None:
+    from backend import audit
+
+    log.warning("silent seal of signer %s failed: %s %s", signer.id, exc.code, exc.message)
+    await EnvelopeSigner.filter(id=signer.id).update(comment=f"{exc.code}: {exc.message}"[:300])
+    await audit.record("envelope.seal.failed", f"envelope:{signer.envelope_id}",
+                       result="refused", actor=f"seal:{signer.seal_id}",
+                       details={"signer": str(signer.id), "code": exc.code})
 
 
 async def release_stale_claims(older_than_seconds: int = 300) -> int:
