@@ -89,7 +89,7 @@ async def enqueue(runtime, batch: EnvelopeBatch, attempt: str = "0") -> None:
 async def process(runtime, batch_id: str) -> str:
     """Make every pending item of a running batch; returns a short outcome."""
     lease = f"batch-lease:{batch_id}"
-    for _ in range(LEASE_SECONDS * 2):  # another run holds it, or a dead one's lease runs out
+    for _ in range(LEASE_SECONDS * 3):  # another run holds it, or a dead one's lease runs out
         if await runtime.cache.add(lease, b"1", LEASE_SECONDS):
             break
         await asyncio.sleep(0.5)

@@ -43,10 +43,9 @@ async def open_next_stage(envelope: Envelope, runtime, *, actor: str) -> None:
     await EnvelopeSigner.filter(id__in=[s.id for s in opened]).update(status="ready")
     if envelope.status == "sent" and stage > 1:
         await transition(envelope, runtime, "signing", actor=actor)
-    if envelope.batch_id is None:
-        from backend.services.envelopes.reminders import notify_ready
-        for signer in opened:
-            await notify_ready(envelope, signer, runtime)
+    from backend.services.envelopes.reminders import notify_ready
+    for signer in opened:
+        await notify_ready(envelope, signer, runtime)
 
 
 async def mark_signing(envelope: Envelope, runtime, *, actor: str) -> None:
