@@ -10,6 +10,7 @@ import pathlib
 from typing import Any
 
 from tortoise import Tortoise, connections
+from tortoise.exceptions import TransactionManagementError
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from backend.models import MODEL_MODULES
@@ -42,6 +43,67 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
         "use_tz": True,
         "timezone": "UTC",
     }
+
+
+def _patch_pooled_transactions() -> None:
+    """Make a failed transaction give its pooled connection back and end its context.
+
+    tortoise-orm 1.1.9 ``TransactionContextPooled`` leaks when the connection dies (PostgreSQL
+    restarted, ``pg_terminate_backend``, network cut): when ``BEGIN`` fails in ``__aenter__`` the
+    connection is never released and the task's connection context keeps pointing at the dead
+    transaction; when releasing fails in ``__aexit__`` (asyncpg cannot reset a closed connection)
+    the context is not reset either. Sanic serves the requests of one keep-alive connection in
+    one task, so every later request on that connection then failed with "connection has been
+    released back to the pool". Here the context is always reset and a release failure (the
+    connection is already terminated by asyncpg, its pool slot freed) does not hide the outcome.
+    """
+    import logging
+
+    from tortoise.backends.base.client import TransactionContextPooled
+    from tortoise.connection import get_connections
+
+    if getattr(TransactionContextPooled, "_esign_safe", False):
+        return
+    log = logging.getLogger("esign.db")
+
+    async def release(ctx: TransactionContextPooled) -> None:
+        pool = ctx.client._parent._pool
+        try:
+            if pool and ctx.client._connection is not None:
+                await pool.release(ctx.client._connection)
+        except Exception as exc:  # noqa: BLE001 - asyncpg has terminated the connection
+            log.warning("dropped a broken database connection: %s: %s", type(exc).__name__, exc)
+        finally:
+            get_connections().reset(ctx.token)
+
+    async def aenter(self: TransactionContextPooled):
+        await self.ensure_connection()
+        self.client._connection = await self.client._parent._pool.acquire()
+        self.token = get_connections().set(self.connection_name, self.client)
+        try:
+            await self.client.begin()
+        except BaseException:
+            await release(self)
+            raise
+        return self.client
+
+    async def aexit(self: TransactionContextPooled, exc_type, exc_val, exc_tb) -> None:
+        try:
+            if not self.client._finalized:
+                if exc_type:
+                    if exc_type is not TransactionManagementError:
+                        await self.client.rollback()
+                else:
+                    await self.client.commit()
+        finally:
+            await release(self)
+
+    TransactionContextPooled.__aenter__ = aenter  # type: ignore[method-assign]
+    TransactionContextPooled.__aexit__ = aexit  # type: ignore[method-assign]
+    TransactionContextPooled._esign_safe = True  # type: ignore[attr-defined]
+
+
+_patch_pooled_transactions()
 
 
 async def init_db(settings: Settings) -> None:

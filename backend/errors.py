@@ -63,3 +63,11 @@ class TooManyRequests(AppError):
 
 class ServiceUnavailable(AppError):
     code, status, message = "SERVICE_UNAVAILABLE", 503, "a dependency is unavailable"
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    code, message = "DATABASE_UNAVAILABLE", "the database is unavailable, retry shortly"
+
+
+class CacheUnavailable(ServiceUnavailable):
+    code, message = "CACHE_UNAVAILABLE", "the cache (Redis) is unavailable, retry shortly"
