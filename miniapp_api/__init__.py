@@ -5,9 +5,10 @@ from sanic import Sanic
 
 
 def register(app: Sanic) -> None:
-    from miniapp_api import demo, h5
+    from miniapp_api import demo, h5, h5_api
 
     app.blueprint(h5.bp)
+    app.blueprint(h5_api.bp)
     app.blueprint(demo.bp)
 
 

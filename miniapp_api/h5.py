@@ -1,17 +1,24 @@
 """H5 pages opened from an SMS or WeChat message: /s/<token> and the signer's first step."""
 from __future__ import annotations
 
+import functools
 import html as htmllib
+import pathlib
 
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, html, redirect
 from sanic_ext import openapi
 
-from backend.errors import AppError, Forbidden
+from backend.errors import AppError, Forbidden, NotFound
 from backend.services import signing_links
 from miniapp_api import session
 
 bp = Blueprint("h5")
+STATIC = pathlib.Path(__file__).resolve().parent / "static"
+#: The signing page's assets (no build step): name -> content type.
+ASSETS = {"h5_sign.js": "text/javascript; charset=utf-8", "h5_sign.css": "text/css; charset=utf-8"}
+PAGE_CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; "
+            "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'")
 
 PAGE = """<!doctype html><html lang="zh-CN"><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
@@ -43,15 +50,33 @@ async def open_link(request: Request, token: str) -> HTTPResponse:
     return response
 
 
+@functools.lru_cache(maxsize=8)
+def _asset(name: str) -> str:
+    return (STATIC / name).read_text(encoding="utf-8")
+
+
 @bp.get("/h5/links/<link_id:str>/start")
-@openapi.summary("The signer's first step: identity check (the document is not shown yet)")
+@openapi.summary("The H5 signing page of a link: identity check, document, clauses, changes, "
+                 "intent, handwritten signature (the document is shown after identity)")
 async def start(request: Request, link_id: str) -> HTTPResponse:
     bound = session.link_of(request.app.ctx.runtime.session_key,
                             request.cookies.get(session.COOKIE_NAME))
     if bound != link_id:
         raise SessionRequired()
     link = await signing_links.get_usable_link(link_id)
-    name = htmllib.escape(link.signer_name_masked or "签署人")
-    return page("身份核验", f"<p>{name}，您好。签署前请先完成身份核验。</p>"
-                f"<p data-envelope='{htmllib.escape(link.envelope_ref)}' "
-                f"data-signer='{htmllib.escape(link.signer_ref)}'>核验通过后方可查看文件。</p>")
+    e = htmllib.escape
+    body = _asset("h5_sign.html").format(
+        link_id=e(str(link.id)), name=e(link.signer_name_masked or "签署人"),
+        envelope=e(link.envelope_ref), signer=e(link.signer_ref))
+    return html(body, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+                               "Content-Security-Policy": PAGE_CSP,
+                               "X-Frame-Options": "DENY"})
+
+
+@bp.get("/h5/static/<name:str>")
+@openapi.exclude()
+async def asset(request: Request, name: str) -> HTTPResponse:
+    if name not in ASSETS:
+        raise NotFound()
+    return HTTPResponse(_asset(name), content_type=ASSETS[name],
+                        headers={"Cache-Control": "no-cache"})

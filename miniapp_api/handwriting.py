@@ -32,7 +32,7 @@ class SignatureBlank(ValidationFailed):
 
 
 class SignatureTooLarge(ValidationFailed):
-    code, message = "SIGNATURE_TOO_LARGE", "the signature payload is too large"
+    code, status, message = "SIGNATURE_TOO_LARGE", 413, "the signature payload is too large"
 
 
 class SignatureInvalid(ValidationFailed):

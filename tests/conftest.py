@@ -297,3 +297,24 @@ def papi(provider_server, tenant):
 
     with ApiClient(provider_server, tenant.app_key, tenant.app_secret) as client:
         yield client
+
+
+# --------------------------------------------------------------------------------------------
+# Templates, file centre, signing flows and H5 pages: a server whose seal management needs no
+# security administrator (SEAL_ADMIN_CHECK=false) so tests can make, approve and grant a seal.
+# --------------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def files_server(prepared_database, test_env, tmp_path_factory):
+    env = {**test_env, "SEAL_ADMIN_CHECK": "false"}
+    proc, base_url = start_server(env, tmp_path_factory.mktemp("logs") / "files_server.log")
+    yield base_url
+    stop_server(proc)
+
+
+@pytest.fixture
+def fapi(files_server, tenant):
+    """A signed client for ``tenant`` against ``files_server``."""
+    from backend.client import ApiClient
+
+    with ApiClient(files_server, tenant.app_key, tenant.app_secret) as client:
+        yield client

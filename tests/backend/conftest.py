@@ -121,27 +121,6 @@ def admins(org_api, pushed_org, sign_in):
 
 
 # --------------------------------------------------------------------------------------------
-# Templates and file centre: a server whose seal management needs no security administrator
-# (SEAL_ADMIN_CHECK=false) so the file-centre tests can make, approve and grant a seal quickly.
-# --------------------------------------------------------------------------------------------
-@pytest.fixture(scope="session")
-def files_server(prepared_database, test_env, tmp_path_factory):
-    env = {**test_env, "SEAL_ADMIN_CHECK": "false"}
-    proc, base_url = start_server(env, tmp_path_factory.mktemp("logs") / "files_server.log")
-    yield base_url
-    stop_server(proc)
-
-
-@pytest.fixture
-def fapi(files_server, tenant):
-    """A signed client for ``tenant`` against ``files_server``."""
-    from backend.client import ApiClient
-
-    with ApiClient(files_server, tenant.app_key, tenant.app_secret) as client:
-        yield client
-
-
-# --------------------------------------------------------------------------------------------
 # A business system receiving status callbacks (HMAC-checked), shared by the callback tests
 # --------------------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
