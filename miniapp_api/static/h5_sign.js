@@ -105,10 +105,14 @@
 
   function skipped(step) {
     if (!state) { return false; }
-    if (step === "clauses") { return !state.clauses.some(function (c) { return !c.acknowledged; }); }
+    if (step === "clauses") { return state.clauses.length === 0; }
     if (step === "changes") { return state.changes.length === 0; }
     if (step === "intent") { return state.signer.intent_method === "none"; }
     return false;
+  }
+
+  function allAcknowledged() {
+    return !state.clauses.some(function (c) { return !c.acknowledged; });
   }
 
   function show(step, text) {
@@ -134,7 +138,7 @@
 
   function next(after) {
     var i = ORDER.indexOf(after) + 1;
-    while (i < ORDER.length - 1 && skipped(ORDER[i])) { i++; }
+    while (i < ORDER.length - 1 && (skipped(ORDER[i]) || (ORDER[i] === "clauses" && allAcknowledged()))) { i++; }
     var step = ORDER[i];
     if (step === "clauses") { startClauses(); }
     if (step === "changes") { renderChanges(); }
