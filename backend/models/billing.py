@@ -46,8 +46,43 @@ class PricePlan(Model):
         table = "price_plan"
 
 
+class UsageCounter(Model):
+    """The month's metered quantity per tenant and kind (the sum of its usage events), bumped by
+    every ``meter`` in the event's transaction; its row is the lock that makes hard quotas exact."""
+    id = fields.BigIntField(primary_key=True)
+    tenant_id = fields.UUIDField()
+    month = fields.CharField(max_length=7)
+    kind = fields.CharField(max_length=32)
+    used = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "usage_counter"
+        unique_together = (("tenant_id", "month", "kind"),)
+
+
+class QuotaHold(Model):
+    """Units of a hard quota reserved for an action in progress (admitted, not metered yet).
+
+    Deleted when the action's event is metered (same transaction) or when it fails. A hold with
+    an expiry that is past no longer counts (a crashed process cannot leak quota for long)."""
+    id = fields.BigIntField(primary_key=True)
+    tenant_id = fields.UUIDField()
+    month = fields.CharField(max_length=7)
+    kind = fields.CharField(max_length=32)
+    quantity = fields.IntField(default=1)
+    ref = fields.CharField(max_length=128, null=True, unique=True,
+                           description="the usage event key it becomes, when known")
+    expires_at = fields.DatetimeField(null=True, description="null = until released")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "quota_hold"
+        indexes = (("tenant_id", "month", "kind"),)
+
+
 class Statement(Model):
-    """A generated monthly statement of a tenant (unit_ref *) or of one of its units."""
+    """A monthly statement of a tenant (unit_ref *) or of one of its units: a draft (recomputed
+    on every read) until the month is closed, then frozen (``closed_at``, ``body``)."""
     id = fields.BigIntField(primary_key=True)
     tenant_id = fields.UUIDField()
     month = fields.CharField(max_length=7)
@@ -57,6 +92,9 @@ class Statement(Model):
     total = fields.BigIntField(default=0, description="fen, the exact sum of the lines")
     generated_at = fields.DatetimeField()
     sha256 = fields.CharField(max_length=64, description="SHA-256 of the canonical statement JSON")
+    closed_at = fields.DatetimeField(null=True, description="set when the month was closed")
+    body = fields.JSONField(null=True, description="the frozen statement, as issued")
+    csv_sha256 = fields.CharField(max_length=64, default="", description="SHA-256 of its CSV")
 
     class Meta:
         table = "billing_statement"

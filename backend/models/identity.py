@@ -58,6 +58,9 @@ class IdentityCheck(Model):
     request_digest = fields.CharField(max_length=64)
     scores = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True)
+    #: Billing attribution (business unit and line of the flow that asked), may be empty.
+    unit_ref = fields.CharField(max_length=64, default="")
+    business_line = fields.CharField(max_length=64, default="")
 
     class Meta:
         table = "identity_check"

@@ -27,6 +27,9 @@ class OutboundMessage(Model):
     sent_at = fields.DatetimeField(null=True)
     delivered_at = fields.DatetimeField(null=True)
     failed_at = fields.DatetimeField(null=True)
+    #: Billing attribution of the SMS (business unit and line of the flow that sent it).
+    unit_ref = fields.CharField(max_length=64, default="")
+    business_line = fields.CharField(max_length=64, default="")
 
     class Meta:
         table = "outbound_message"
