@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 
@@ -69,11 +70,22 @@ def main() -> None:
     except SettingsError as exc:
         raise SystemExit(f"invalid settings: {exc}") from None
     asyncio.run(prepare_database(settings))
-    app = create_app(settings)
-    log.info("serving on http://%s:%s/", settings.host, settings.port)
+    log.info("serving on http://%s:%s/ with %s worker(s)", settings.host, settings.port,
+             settings.workers)
     try:
-        app.run(host=settings.host, port=settings.port, workers=settings.workers,
-                single_process=settings.workers == 1, access_log=False, motd=False)
+        if settings.workers > 1:
+            # worker processes are spawned: each builds its app from the factory (an app made
+            # here, in __main__, is not found by them)
+            from sanic.worker.loader import AppLoader
+
+            loader = AppLoader(factory=functools.partial(create_app, settings))
+            app = loader.load()
+            app.prepare(host=settings.host, port=settings.port, workers=settings.workers,
+                        access_log=False, motd=False)
+            Sanic.serve(primary=app, app_loader=loader)
+        else:
+            create_app(settings).run(host=settings.host, port=settings.port, single_process=True,
+                                     access_log=False, motd=False)
     except OSError as exc:
         raise SystemExit(f"cannot serve on {settings.host}:{settings.port}: {exc.strerror} "
                          "(set HOST/PORT)") from None

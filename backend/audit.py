@@ -8,6 +8,11 @@ first broken link: an edited row (hash mismatch), a deleted row (gap in ``seq``)
 
 Concurrent appends are serialised per database: a transaction-scoped advisory lock on PostgreSQL,
 and the single writer of SQLite plus an in-process lock.
+
+The in-process lock is taken only on SQLite and only inside the transaction. (It used to be
+taken on PostgreSQL too, before the transaction and the advisory lock: a transaction appending
+twice — a seal use and its risk alert — then waited for the in-process lock held by a request
+that itself waited for the advisory lock the first transaction held, and both hung.)
 """
 from __future__ import annotations
 
@@ -75,6 +80,8 @@ def chain_hash(prev_hash: str, fields: dict[str, Any]) -> str:
 
 
 async def _lock_chain(conn) -> None:
+    """On PostgreSQL, the chain's advisory lock, held to commit (granted at once when the same
+    transaction asks again)."""
     if conn.capabilities.dialect == "postgres":
         await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [_PG_LOCK_ID])
 
@@ -83,23 +90,31 @@ async def record(action: str, target: str = "", *, result: str = "ok",
                  details: dict[str, Any] | None = None, actor: str | None = None,
                  tenant_id: str | None = None) -> AuditEntry:
     """Append one entry in the current transaction (or a new one when none is open)."""
+    async with in_transaction("default") as conn:
+        if conn.capabilities.dialect == "postgres":
+            await _lock_chain(conn)
+            return await _append(conn, action, target, result, details, actor, tenant_id)
+        async with _local_lock():
+            return await _append(conn, action, target, result, details, actor, tenant_id)
+
+
+async def _append(conn, action: str, target: str, result: str, details: dict[str, Any] | None,
+                  actor: str | None, tenant_id: str | None) -> AuditEntry:
     ctx = current_context.get()
-    async with _local_lock(), in_transaction("default") as conn:
-        await _lock_chain(conn)
-        last = await AuditEntry.all().using_db(conn).order_by("-seq").first()
-        row = AuditEntry(
-            seq=(last.seq + 1) if last else 1,
-            tenant_id=tenant_id if tenant_id is not None else ctx.tenant_id,
-            actor=actor or ctx.actor, action=action, target=target, result=result,
-            ip=ctx.ip, user_agent=ctx.user_agent[:300], request_id=ctx.request_id,
-            details=details or {},
-            created_at=dt.datetime.now(dt.timezone.utc),
-            prev_hash=last.hash if last else GENESIS_HASH,
-        )
-        row.hash = chain_hash(row.prev_hash, _hashable_fields(row))
-        await row.save(using_db=conn, force_create=True)
-        await stat_counters.bump(conn, row)  # statistics counters, same transaction
-        return row
+    last = await AuditEntry.all().using_db(conn).order_by("-seq").first()
+    row = AuditEntry(
+        seq=(last.seq + 1) if last else 1,
+        tenant_id=tenant_id if tenant_id is not None else ctx.tenant_id,
+        actor=actor or ctx.actor, action=action, target=target, result=result,
+        ip=ctx.ip, user_agent=ctx.user_agent[:300], request_id=ctx.request_id,
+        details=details or {},
+        created_at=dt.datetime.now(dt.timezone.utc),
+        prev_hash=last.hash if last else GENESIS_HASH,
+    )
+    row.hash = chain_hash(row.prev_hash, _hashable_fields(row))
+    await row.save(using_db=conn, force_create=True)
+    await stat_counters.bump(conn, row)  # statistics counters, same transaction
+    return row
 
 
 @dataclasses.dataclass(frozen=True)
