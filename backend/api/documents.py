@@ -23,7 +23,7 @@ from backend.api.templates import Signer, caller, decode_pdf, path_number, pdf_r
 from backend.errors import ValidationFailed
 from backend.models.document import DocumentRevision
 from backend.services import (compare_documents, document_copies, document_lifecycle, evidence,
-                              documents_query, generate_document)
+                              documents_query, generate_document, metering)
 from backend.services.seals.use import UseRequest
 
 bp = Blueprint("documents", url_prefix="/api/v1")
@@ -232,11 +232,13 @@ async def document_evidence(request: Request, document_id: str) -> HTTPResponse:
 
 
 @bp.get("/documents/<document_id:str>/evidence/report")
-@openapi.summary("The evidence report as a PDF signed by the platform (SM2 + RSA)")
+@openapi.summary("The evidence report as a PDF signed by the platform (SM2 + RSA with a "
+                 "time-stamp, metered as `timestamp`; 402 QUOTA_EXCEEDED past a hard quota)")
 @openapi.secured("AppSignature")
 @authenticated
 async def document_evidence_report(request: Request, document_id: str) -> HTTPResponse:
     doc = await documents_query.get_document(request.ctx.tenant, caller(request), document_id)
+    await metering.check_quota(request.ctx.tenant, "timestamp")  # the report is time-stamped
     pdf, info = await evidence.report_pdf(doc, request.app.ctx.runtime)
     response = pdf_response(pdf, f"{doc.id}-evidence")
     response.headers["X-Evidence-Chain-OK"] = "true" if info["chain"]["ok"] else "false"

@@ -11,7 +11,7 @@ from sanic_ext import openapi
 from backend.api.bodies import StrictBody, parse_json
 from backend.api.middleware import authenticated, client_ip
 from backend.services import intent, persons, verify_enterprise
-from backend.services.metering import check_quota
+from backend.services.metering import billing_scope, check_quota
 from backend.services.verify_person import verify_person
 
 bp = Blueprint("identity", url_prefix="/api/v1/identity")
@@ -21,6 +21,8 @@ class VerifyPerson(StrictBody):
     name: str = Field(..., max_length=50)
     id_number: str = Field(..., max_length=32)
     mobile: str | None = Field(None, max_length=20, description="given: three-factor check")
+    unit_ref: str = Field("", max_length=64, description="business unit billed for the check")
+    business_line: str = Field("", max_length=64, description="business line billed")
 
 
 class SigningPassword(StrictBody):
@@ -43,6 +45,8 @@ class VerifyEnterprise(StrictBody):
     company_name: str = Field(..., min_length=2, max_length=200)
     uscc: str = Field(..., max_length=18)
     legal_rep_name: str = Field(..., max_length=50)
+    unit_ref: str = Field("", max_length=64, description="business unit billed for the check")
+    business_line: str = Field("", max_length=64, description="business line billed")
 
 
 class LegalRepAuthorization(StrictBody):
@@ -63,8 +67,10 @@ def _body(request: Request, model):
 async def person_verify(request: Request) -> HTTPResponse:
     body, runtime = _body(request, VerifyPerson), request.app.ctx.runtime
     await check_quota(request.ctx.tenant, f"identity.{'three' if body.mobile else 'two'}_factor")
-    return json(await verify_person(request.ctx.tenant, runtime, runtime.identity().identity,
-                                    name=body.name, id_number=body.id_number, mobile=body.mobile))
+    with billing_scope(body.unit_ref, body.business_line):
+        return json(await verify_person(request.ctx.tenant, runtime, runtime.identity().identity,
+                                        name=body.name, id_number=body.id_number,
+                                        mobile=body.mobile))
 
 
 @bp.get("/persons/<person_id:str>")
@@ -120,9 +126,10 @@ async def intent_confirm(request: Request, intent_id: str) -> HTTPResponse:
 async def enterprise_verify(request: Request) -> HTTPResponse:
     body, runtime = _body(request, VerifyEnterprise), request.app.ctx.runtime
     await check_quota(request.ctx.tenant, "identity.enterprise")
-    return json(await verify_enterprise.verify_enterprise(
-        request.ctx.tenant, runtime.identity().enterprise, company_name=body.company_name,
-        uscc=body.uscc, legal_rep_name=body.legal_rep_name))
+    with billing_scope(body.unit_ref, body.business_line):
+        return json(await verify_enterprise.verify_enterprise(
+            request.ctx.tenant, runtime.identity().enterprise, company_name=body.company_name,
+            uscc=body.uscc, legal_rep_name=body.legal_rep_name))
 
 
 @bp.post("/enterprises/<enterprise_id:str>/authorizations")

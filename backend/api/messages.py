@@ -32,6 +32,8 @@ class SendMessage(StrictBody):
     params: dict[str, str] = Field(default_factory=dict)
     attachments: list[Attachment] = Field(default_factory=list, max_length=5,
                                           description="e-mail only: files to attach")
+    unit_ref: str = Field("", max_length=64, description="business unit billed (SMS)")
+    business_line: str = Field("", max_length=64, description="business line billed (SMS)")
 
 
 def _attachments(body: SendMessage) -> list[tuple[str, bytes, str]]:
@@ -58,7 +60,8 @@ async def send(request: Request) -> HTTPResponse:
             tenant, runtime, channel=body.channel, recipient=body.recipient,
             template=body.template, params=body.params,
             idempotency_key=request.headers.get("Idempotency-Key"),
-            attachments=_attachments(body))
+            attachments=_attachments(body), unit_ref=body.unit_ref,
+            business_line=body.business_line)
         return 202, await service.present_message(message)
 
     return await respond_idempotent(request, action)

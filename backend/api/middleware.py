@@ -14,6 +14,7 @@ from sanic.response import HTTPResponse
 from backend import audit
 from backend.auth import authenticate
 from backend.logs import request_id_var
+from backend.services import metering
 
 log = logging.getLogger("esign.access")
 Handler = Callable[..., Awaitable[HTTPResponse]]
@@ -29,6 +30,8 @@ async def start_request(request: Request) -> None:
         else uuid.uuid4().hex
     request.ctx.started = time.perf_counter()
     request.ctx.tenant = None
+    if not hasattr(request.ctx, "quota_holds"):  # Sanic re-runs this while rendering an error
+        request.ctx.quota_holds = metering.open_holds()
     request_id_var.set(request.ctx.request_id)
     audit.current_context.set(audit.AuditContext(
         actor="anonymous", ip=client_ip(request),
@@ -65,6 +68,11 @@ async def _authenticate(request: Request) -> None:
 
 
 async def finish_request(request: Request, response: HTTPResponse) -> None:
+    # quota held for a billable call that did not meter (it failed) is given back
+    try:
+        await metering.release_holds(getattr(request.ctx, "quota_holds", None))
+    except Exception:  # noqa: BLE001 - the holds expire anyway (metering.HOLD_SECONDS)
+        log.exception("could not release quota holds")
     request_id = getattr(request.ctx, "request_id", "")
     if request_id:
         response.headers["X-Request-ID"] = request_id

@@ -282,7 +282,9 @@ def _report_pdf(pkg: dict[str, Any], generated_at: dt.datetime) -> bytes:
     return build_form(spec).pdf
 
 
-def _sign_report(pdf: bytes, pki) -> bytes:
+def _sign_report(pdf: bytes, pki) -> tuple[bytes, list[str]]:
+    """The report signed (SM2, then RSA time-stamped); also the SHA-256 of each RFC 3161
+    token obtained (the metering keys)."""
     from sign.certs.pem import load_certificates
     from sign.keystore_signer import KeyStoreSigner
     from sign.pdf.pipeline import sign_pdf_dual
@@ -302,19 +304,36 @@ def _sign_report(pdf: bytes, pki) -> bytes:
     tsa = TimeStampAuthority(pki.keystore.signer(tsa_entry["key_id"]),
                              load_certificates(tsa_entry["cert_pem"].encode())[0],
                              load_certificates(tsa_entry["chain_pem"].encode()))
+    tokens: list[str] = []
+
+    class Recording(InProcessTimeStamper):
+        def timestamp(self, message_imprint_digest: bytes, hash_alg: str = "sha256"):
+            token = super().timestamp(message_imprint_digest, hash_alg)
+            tokens.append(hashlib.sha256(token.dump()).hexdigest())
+            return token
+
     out = io.BytesIO()
     sign_pdf_dual(pdf, out, signer("sm2"), signer("rsa"),
                   SignatureSpec(reason="电子数据存证报告", name=EVIDENCE_SUBJECT),
                   SignatureSpec(reason="电子数据存证报告", name=EVIDENCE_SUBJECT,
-                                timestamper=InProcessTimeStamper(tsa)))
-    return out.getvalue()
+                                timestamper=Recording(tsa)))
+    return out.getvalue(), tokens
 
 
 async def report_pdf(document: Document, runtime) -> tuple[bytes, dict[str, Any]]:
     """The evidence report of ``document`` as a PDF signed by the platform (SM2, then RSA with
-    an RFC 3161 time-stamp of the platform's TSA)."""
+    an RFC 3161 time-stamp of the platform's TSA). Each token is metered [计量] as a
+    ``timestamp`` of the document's tenant and unit, key ``tsa:<SHA-256 of the token>`` (the
+    caller admits the call with ``metering.check_quota(tenant, "timestamp")``)."""
+    from backend.services import metering
+
     pkg = await package(document)
     now = dt.datetime.now(dt.timezone.utc)
     pdf = await file_store.run(_report_pdf, pkg, now)
-    signed = await file_store.run(_sign_report, pdf, runtime.pki())
-    return signed, {"sha256": hashlib.sha256(signed).hexdigest(), "chain": pkg["chain"]}
+    signed, tokens = await file_store.run(_sign_report, pdf, runtime.pki())
+    async with in_transaction("default"):
+        for token in tokens:
+            await metering.meter("timestamp", tenant_id=document.tenant_id, key=f"tsa:{token}",
+                                 unit_ref=document.unit_ref)
+    return signed, {"sha256": hashlib.sha256(signed).hexdigest(), "chain": pkg["chain"],
+                    "timestamps": len(tokens)}

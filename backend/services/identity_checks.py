@@ -42,14 +42,19 @@ async def remember_check(cache: Cache, tenant: Tenant, kind: str, digest: str,
 async def record_check(tenant: Tenant, *, kind: str, provider: str, outcome: str, digest: str,
                        person: Person | None = None, enterprise: Enterprise | None = None,
                        provider_request_id: str = "", raw_code: str = "", message: str = "",
-                       scores: dict | None = None, from_cache: bool = False) -> IdentityCheck:
-    """Store the check and its audit entry in one transaction (errors are recorded too)."""
+                       scores: dict | None = None, from_cache: bool = False,
+                       unit_ref: str | None = None,
+                       business_line: str | None = None) -> IdentityCheck:
+    """Store the check and its audit entry in one transaction (errors are recorded too).
+    ``unit_ref``/``business_line``: whom it is billed to (default: the open
+    ``metering.billing_scope``)."""
+    unit_ref, business_line = metering.attribution(unit_ref, business_line)
     async with in_transaction("default"):
         check = await IdentityCheck.create(
             tenant=tenant, person=person, enterprise=enterprise, kind=kind, provider=provider,
             outcome=outcome, from_cache=from_cache, provider_request_id=provider_request_id[:128],
             raw_code=raw_code[:64], message=message[:300], request_digest=digest,
-            scores=scores or {})
+            scores=scores or {}, unit_ref=unit_ref, business_line=business_line)
         subject = f"person:{person.id}" if person else f"enterprise:{enterprise.id}" if enterprise else ""
         await audit.record(f"identity.{kind}", subject, result=outcome,
                            details={"check": str(check.id), "provider": provider,

@@ -117,6 +117,16 @@ def _require_method(person: Person, method: str, face) -> None:
         raise IntentMethodUnavailable("face verification is not configured")
 
 
+async def _attribution(tenant: Tenant, purpose: str) -> tuple[str, str]:
+    """An envelope signer's intent (purpose ``envelope:<id>:<signer>``) is billed to the
+    envelope's unit and business line."""
+    from backend.services import metering
+
+    if purpose.startswith("envelope:"):
+        return await metering.envelope_attribution(tenant.id, purpose.split(":")[1])
+    return "", ""
+
+
 async def _deliver(runtime, tenant: Tenant, person: Person, challenge: IntentChallenge,
                    face) -> dict[str, Any]:
     if challenge.method == "sms":
@@ -127,10 +137,13 @@ async def _deliver(runtime, tenant: Tenant, person: Person, challenge: IntentCha
         await challenge.save(update_fields=["code_hash"])
         mobile = runtime.cipher.decrypt(person.mobile_enc, "person.mobile")
         minutes = max(1, runtime.settings.intent_code_seconds // 60)
+        unit_ref, business_line = await _attribution(tenant, challenge.purpose)
         message = await queue_message(tenant, runtime, channel="sms", recipient=mobile,
                                       template="OTP_CODE",
                                       params={"code": code, "minutes": str(minutes)},
-                                      idempotency_key=f"intent:{challenge.id}")
+                                      idempotency_key=f"intent:{challenge.id}",
+                                      unit_ref=unit_ref or None,
+                                      business_line=business_line or None)
         return {"message_id": str(message.id), "sent_to": person.mobile_masked}
     if challenge.method == "face":
         id_number = runtime.cipher.decrypt(person.id_number_enc, "person.id_number")

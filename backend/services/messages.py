@@ -19,6 +19,7 @@ from backend.ids import parse_uuid
 from backend.models.message import DeliveryAttempt, OutboundMessage
 from backend.models.tenant import Tenant
 from backend.runtime import Runtime
+from backend.services import metering
 from notify.api import TemplateError, mask_recipient
 from notify.templates import DEFAULT_REGISTRY
 
@@ -66,11 +67,17 @@ def open_attachments(runtime: Runtime, stored: list[dict]) -> list[tuple[str, by
 async def queue_message(tenant: Tenant, runtime: Runtime, *, channel: str, recipient: str,
                         template: str, params: dict[str, Any],
                         idempotency_key: str | None = None,
-                        attachments: list[tuple[str, bytes, str]] = ()) -> OutboundMessage:
+                        attachments: list[tuple[str, bytes, str]] = (),
+                        unit_ref: str | None = None,
+                        business_line: str | None = None) -> OutboundMessage:
+    """``unit_ref``/``business_line``: whom the SMS is billed to (default: the open
+    ``metering.billing_scope``). A quota hold taken by ``check_quota`` for ``sms.sent`` passes
+    to the message (``sms:<id>``) until it is sent or fails."""
     if channel not in CHANNELS:
         raise UnknownChannel()
     clean = check_template(template, params)
     key = idempotency_key or uuid.uuid4().hex
+    unit_ref, business_line = metering.attribution(unit_ref, business_line)
     async with in_transaction("default"):
         existing = await OutboundMessage.get_or_none(tenant_id=tenant.id, idempotency_key=key)
         if existing:
@@ -82,9 +89,12 @@ async def queue_message(tenant: Tenant, runtime: Runtime, *, channel: str, recip
             recipient_index=runtime.cipher.blind_index(recipient, f"recipient:{channel}"),
             params_enc=runtime.cipher.encrypt(json.dumps(clean, ensure_ascii=False),
                                               "message.params"),
-            idempotency_key=key, attachments=seal_attachments(runtime, list(attachments)))
+            idempotency_key=key, attachments=seal_attachments(runtime, list(attachments)),
+            unit_ref=unit_ref, business_line=business_line)
         await audit.record("message.queue", f"message:{message.id}",
                            details={"channel": channel, "template": template})
+        for kind in metering.message_kinds(channel):
+            await metering.hold_for(tenant.id, kind, f"sms:{message.id}")
     await enqueue_delivery(runtime, message)
     return message
 

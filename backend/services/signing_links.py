@@ -80,11 +80,16 @@ async def send_link_by_sms(tenant: Tenant, runtime, issued: IssuedLink, url: str
     from backend.services.messages import queue_message
     from backend.validation import validate_mobile
 
+    from backend.services import metering
+
+    unit_ref, business_line = await metering.envelope_attribution(tenant.id,
+                                                                  issued.link.envelope_ref)
     return await queue_message(
         tenant, runtime, channel="sms", recipient=validate_mobile(mobile), template="SIGN_LINK",
         params={"name": issued.link.signer_name_masked or "客户", "doc_title": doc_title or "文件",
                 "url": url},
-        idempotency_key=f"link:{issued.link.id}")
+        idempotency_key=f"link:{issued.link.id}", unit_ref=unit_ref or None,
+        business_line=business_line or None)
 
 
 async def open_link(token: str) -> SigningLink:
