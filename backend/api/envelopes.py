@@ -433,7 +433,8 @@ async def batch_create(request: Request) -> HTTPResponse:
     body, who = parse_json(request.content_type, request.body, BatchBody), caller(request)
     runtime, tenant = _ctx(request)
     items = batch.parse_csv(body.csv) if body.csv else body.items
-    spec = body.model_dump(exclude={"items", "csv", "pdf_base64", "unit", "business_no"})
+    spec = body.model_dump(mode="json", exclude={"items", "csv", "pdf_base64", "unit",
+                                                 "business_no"})
     spec["unit_ref"] = body.unit
 
     async def action() -> tuple[int, dict]:

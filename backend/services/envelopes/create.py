@@ -39,6 +39,10 @@ async def existing(tenant: Tenant, spec: EnvelopeSpec) -> Envelope | None:
 async def create_envelope(tenant: Tenant, runtime, spec: EnvelopeSpec, *, caller: Caller,
                           batch_id=None, ip: str = "", device: str = "") -> Issued:
     spec.check()
+    if spec.template and not spec.doc_type:  # the business number is unique per document type
+        from backend.services import templates_catalog
+        template = await templates_catalog.get_template(tenant, spec.template)
+        spec = dataclasses.replace(spec, doc_type=template.doc_type)
     found = await existing(tenant, spec)
     if found is not None:
         return Issued(found, False)

@@ -97,6 +97,10 @@ class EnvelopeSpec:
                         for s in raw.pop("signers", ()))
         fields = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in raw.items() if k in fields}
+        if isinstance(values.get("deadline_at"), str):  # a batch's stored (JSON) spec
+            values["deadline_at"] = dt.datetime.fromisoformat(values["deadline_at"])
+        if isinstance(values.get("valid_until"), str):
+            values["valid_until"] = dt.date.fromisoformat(values["valid_until"])
         values["clauses"] = tuple(values.get("clauses") or ())
         values["changes"] = tuple(values.get("changes") or ())
         return cls(signers=signers, **values)
