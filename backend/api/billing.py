@@ -80,7 +80,7 @@ async def usage(request: Request) -> HTTPResponse:
 
 @bp.get("/statements/<month:str>")
 @openapi.summary("The month's statement of the tenant, or of one unit (?unit=, empty = no unit), "
-                 "as ?format=json|csv")
+                 "as ?format=json|csv: a draft until the month is closed, then as issued")
 @openapi.secured("AppSignature")
 @authenticated
 async def statement(request: Request, month: str) -> HTTPResponse:
@@ -93,8 +93,18 @@ async def statement(request: Request, month: str) -> HTTPResponse:
         name = f"statement-{month}{'-' + body['unit_ref'] if body['unit_ref'] != '*' else ''}.csv"
         return text(billing.to_csv(body), content_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"',
-                             "X-Statement-SHA256": body["sha256"]})
+                             "X-Statement-SHA256": body["sha256"],
+                             "X-Statement-CSV-SHA256": billing.csv_digest(body)})
     return json(body)
+
+
+@bp.post("/statements/<month:str>/close")
+@openapi.summary("Close an ended month: the tenant's and each unit's statements are issued and "
+                 "frozen (later plan changes do not alter them); closing again returns them")
+@openapi.secured("AppSignature")
+@authenticated
+async def close(request: Request, month: str) -> HTTPResponse:
+    return json(await billing.close_month(request.ctx.tenant.id, month))
 
 
 @bp.get("/clearing/<month:str>")

@@ -25,9 +25,12 @@ import re
 from collections import defaultdict
 from typing import Any
 
-from backend.errors import NotFound, ValidationFailed
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from backend.errors import AppError, NotFound, ValidationFailed
 from backend.models.billing import PricePlan, Statement, UsageEvent
-from backend.services.metering import KINDS
+from backend.services.metering import KINDS, current_month
 
 #: Default provider cost prices in fen (clearing), overridable per plan (``provider_costs``).
 PROVIDER_COSTS: dict[str, dict[str, int]] = {
@@ -188,19 +191,95 @@ def _statement(tenant_id: str, month: str, unit: str, lines: list[dict[str, Any]
     return {**body, "sha256": hashlib.sha256(_canonical(body)).hexdigest()}
 
 
+class MonthOpen(AppError):
+    code, status, message = "MONTH_OPEN", 409, "a month can be closed only after it has ended"
+
+
+async def _closed(tenant_id: str, month: str) -> list[Statement]:
+    return await Statement.filter(tenant_id=tenant_id, month=month, closed_at__not_isnull=True) \
+        .order_by("unit_ref")
+
+
+def _frozen(row: Statement) -> dict[str, Any]:
+    return dict(row.body)
+
+
 async def statement(tenant_id: Any, month: str, unit: str | None = None) -> dict[str, Any]:
-    """One statement (the tenant's, or a unit's), stored with its digest and returned."""
-    every = await statements(tenant_id, month)
+    """One statement (the tenant's, or a unit's). Of a closed month: the statement as issued
+    (frozen). Else a draft computed now from the usage and the current plan, stored with its
+    digest."""
+    tenant_id, month = str(tenant_id), check_month(month)
     key = ALL if unit is None else unit
+    closed = await _closed(tenant_id, month)
+    if closed:
+        for row in closed:
+            if row.unit_ref == key:
+                return _frozen(row)
+        raise NotFound(f"no usage of unit {unit} in {month}", code="STATEMENT_NOT_FOUND")
+    every = await statements(tenant_id, month)
     if key not in every:
         raise NotFound(f"no usage of unit {unit} in {month}", code="STATEMENT_NOT_FOUND")
     body = every[key]
     now = dt.datetime.now(dt.timezone.utc)
     await Statement.update_or_create(
-        tenant_id=str(tenant_id), month=month, unit_ref=key,
+        tenant_id=tenant_id, month=month, unit_ref=key, closed_at=None,
         defaults={"lines": body["lines"], "total": body["total"], "generated_at": now,
-                  "sha256": body["sha256"]})
-    return {**body, "generated_at": now.isoformat()}
+                  "sha256": body["sha256"], "csv_sha256": csv_digest(body)})
+    return {**body, "generated_at": now.isoformat(), "closed": False}
+
+
+def csv_digest(body: dict[str, Any]) -> str:
+    return hashlib.sha256(to_csv(body).encode()).hexdigest()
+
+
+async def close_month(tenant_id: Any, month: str) -> dict[str, Any]:
+    """Issue the month's statements [结账]: the tenant's and each unit's are rated now and
+    stored frozen (JSON body, SHA-256 of the canonical JSON and of the CSV, plan snapshot); a
+    later plan change does not alter them. Closing again returns what was issued
+    (idempotent). Only a month that has ended (Beijing time) can be closed."""
+    tenant_id, month = str(tenant_id), check_month(month)
+    if month >= current_month():
+        raise MonthOpen(details={"month": month, "current": current_month()})
+    closed = await _closed(tenant_id, month)
+    if not closed:
+        every = await statements(tenant_id, month)
+        plan = await PricePlan.get_or_none(tenant_id=tenant_id)
+        events, quantity = await _event_totals(tenant_id, month)
+        now = dt.datetime.now(dt.timezone.utc)
+        try:
+            async with in_transaction("default"):
+                await Statement.filter(tenant_id=tenant_id, month=month,
+                                       closed_at__isnull=True).delete()
+                for key, body in every.items():
+                    frozen = {**body, "generated_at": now.isoformat(), "closed": True,
+                              "closed_at": now.isoformat(), "csv_sha256": csv_digest(body)}
+                    if key == ALL:
+                        frozen["plan_items"] = plan.items if plan else {}
+                        frozen["usage_events"] = {"events": events, "quantity": quantity}
+                    await Statement.create(
+                        tenant_id=tenant_id, month=month, unit_ref=key, lines=body["lines"],
+                        total=body["total"], generated_at=now, sha256=body["sha256"],
+                        closed_at=now, body=frozen, csv_sha256=frozen["csv_sha256"])
+        except IntegrityError:  # closed concurrently: what the other call issued counts
+            pass
+        closed = await _closed(tenant_id, month)
+        already = False
+    else:
+        already = True
+    bodies = [_frozen(row) for row in closed]
+    whole = next(b for b in bodies if b["unit_ref"] == ALL)
+    return {"tenant_id": tenant_id, "month": month, "closed_at": whole["closed_at"],
+            "already_closed": already, "total": whole["total"], "sha256": whole["sha256"],
+            "csv_sha256": whole["csv_sha256"], "usage_events": whole.get("usage_events"),
+            "statements": [{"unit_ref": b["unit_ref"], "total": b["total"],
+                            "sha256": b["sha256"], "csv_sha256": b["csv_sha256"]}
+                           for b in bodies]}
+
+
+async def _event_totals(tenant_id: str, month: str) -> tuple[int, int]:
+    rows = await UsageEvent.filter(tenant_id=tenant_id, month=month).values_list("quantity",
+                                                                                 flat=True)
+    return len(rows), sum(rows)
 
 
 def to_csv(body: dict[str, Any]) -> str:
@@ -240,6 +319,14 @@ async def clearing(tenant_id: Any | None, month: str) -> dict[str, Any]:
             "providers": listed, "total": sum(p["total"] for p in listed)}
 
 
+async def billed_tenants(month: str) -> list[str]:
+    """Tenants with usage in ``month`` or a price plan (packages are billed without usage)."""
+    used = await UsageEvent.filter(month=check_month(month)).distinct() \
+        .values_list("tenant_id", flat=True)
+    planned = await PricePlan.all().values_list("tenant_id", flat=True)
+    return sorted({str(t) for t in [*used, *planned]})
+
+
 async def get_plan(tenant_id: Any) -> PricePlan:
     plan = await PricePlan.get_or_none(tenant_id=str(tenant_id))
     if plan is None:
@@ -264,14 +351,15 @@ def present_plan(plan: PricePlan) -> dict[str, Any]:
 
 async def _main(argv: list[str]) -> int:
     """python -m backend.services.billing statement YYYY-MM --tenant ID [--unit U] [--csv]
-    python -m backend.services.billing clearing YYYY-MM [--tenant ID]  (all tenants by default)"""
+    python -m backend.services.billing clearing YYYY-MM [--tenant ID]  (all tenants by default)
+    python -m backend.services.billing close YYYY-MM [--tenant ID]  (all tenants by default)"""
     import argparse
 
     from backend.db import close_db, init_db
     from backend.settings import Settings
 
     parser = argparse.ArgumentParser(prog="python -m backend.services.billing")
-    parser.add_argument("command", choices=("statement", "clearing"))
+    parser.add_argument("command", choices=("statement", "clearing", "close"))
     parser.add_argument("month")
     parser.add_argument("--tenant")
     parser.add_argument("--unit")
@@ -284,6 +372,10 @@ async def _main(argv: list[str]) -> int:
         if args.command == "statement":
             body = await statement(args.tenant, args.month, args.unit)
             print(to_csv(body) if args.csv else json.dumps(body, ensure_ascii=False, indent=2))
+        elif args.command == "close":
+            tenants = [args.tenant] if args.tenant else await billed_tenants(args.month)
+            print(json.dumps([await close_month(t, args.month) for t in tenants],
+                             ensure_ascii=False, indent=2))
         else:
             print(json.dumps(await clearing(args.tenant, args.month), ensure_ascii=False,
                              indent=2))

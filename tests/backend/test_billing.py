@@ -265,3 +265,223 @@ async def test_platform_clearing_covers_every_tenant(db, tenant, other_tenant):
     assert report["providers"] == [{"provider": "aliyun_sms", "total": 8, "lines": [
         {"kind": "sms.sent", "quantity": 2, "unit_cost": 4, "cost": 8}]}]
     assert (await billing.clearing(tenant.tenant_id, current_month()))["total"] == 4
+
+
+# ---------------------------------------------------------------------------------------------
+# Hard quotas under concurrency, attribution, timestamps, frozen statements
+# ---------------------------------------------------------------------------------------------
+def id_number(n: int) -> str:
+    """A valid GB 11643 number (ISO 7064 MOD 11-2 check character) for person ``n``."""
+    body = f"110101199001{n % 28 + 1:02d}{n % 900 + 100:03d}"
+    weights = [2 ** (17 - i) % 11 for i in range(17)]
+    check = "10X98765432"[sum(int(c) * w for c, w in zip(body, weights)) % 11]
+    return body + check
+
+
+def concurrently(base_url: str, tenant, calls: list) -> list:
+    """Run ``calls`` (each ``client -> response``) at once, one signed client per thread."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from backend.client import ApiClient
+
+    barrier = threading.Barrier(len(calls))
+
+    def run(call):
+        with ApiClient(base_url, tenant.app_key, tenant.app_secret) as client:
+            barrier.wait()
+            return call(client)
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+async def test_twenty_concurrent_identity_checks_at_the_last_units_pass_exactly_the_quota(
+        papi, market, provider_server, tenant):
+    from backend.models.billing import QuotaHold, UsageCounter
+
+    put_plan(papi, {"identity.two_factor": {"unit_price": 30, "quota": 5}})
+    for n in range(2):
+        assert verify(papi, name="张三", id_number=id_number(n)).status_code == 200
+    # a call whose provider fails gives its unit back
+    market.scenario = "timeout"
+    assert verify(papi, name="张三", id_number=id_number(50)).status_code >= 500
+    market.scenario = "match"
+    responses = concurrently(provider_server, tenant, [
+        (lambda c, n=n: c.post("/api/v1/identity/persons/verify",
+                               {"name": "李四", "id_number": id_number(100 + n)}))
+        for n in range(20)])
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [200] * 3 + [402] * 17, [r.text for r in responses if r.status_code >= 500]
+    assert {r.json()["code"] for r in responses if r.status_code == 402} == {"QUOTA_EXCEEDED"}
+    assert await UsageEvent.filter(kind="identity.two_factor").count() == 5
+    counter = await UsageCounter.get(tenant_id=tenant.tenant_id, kind="identity.two_factor")
+    assert counter.used == 5 and await QuotaHold.all().count() == 0
+    assert statement(papi).json()["total"] == 150
+
+
+async def test_twenty_concurrent_sms_at_the_last_units_pass_exactly_the_package(
+        papi, sms, run_jobs, provider_server, tenant):
+    from backend.models.billing import QuotaHold
+
+    put_plan(papi, {"sms.sent": {"package": {"included": 4, "fee": 800}}})
+    assert papi.post("/api/v1/messages", SMS, idempotency_key="first").status_code == 202
+    await run_jobs()
+    responses = concurrently(provider_server, tenant, [
+        (lambda c, n=n: c.post("/api/v1/messages",
+                               {**SMS, "recipient": f"1380013{n:04d}", "unit_ref": "SH",
+                                "business_line": "renewal"}, idempotency_key=f"k{n}"))
+        for n in range(20)])
+    assert sorted(r.status_code for r in responses) == [202] * 3 + [402] * 17
+    # queued, not sent yet: the three hold the last units until they are sent
+    assert await QuotaHold.filter(ref__startswith="sms:").count() == 3
+    assert papi.post("/api/v1/messages", SMS, idempotency_key="late").status_code == 402
+    await run_jobs()
+    assert len(sms.accepted) == 4 and await QuotaHold.all().count() == 0
+    usage = papi.get("/api/v1/billing/usage").json()
+    assert usage["by_kind"] == {"sms.sent": 4}
+    assert {(i["unit_ref"], i["business_line"]): i["quantity"] for i in usage["items"]} \
+        == {("", ""): 1, ("SH", "renewal"): 3}
+    # a failed SMS gives its unit back
+    assert await OutboundMessage.filter(unit_ref="SH", business_line="renewal").count() == 3
+
+
+async def test_a_failed_sms_releases_its_hold(papi, sms, run_jobs):
+    from backend.models.billing import QuotaHold
+
+    put_plan(papi, {"sms.sent": {"unit_price": 5, "quota": 1}})
+    sms.scenario = "invalid_number"
+    assert papi.post("/api/v1/messages", SMS, idempotency_key="x").status_code == 202
+    assert await QuotaHold.all().count() == 1
+    await run_jobs()
+    message = await OutboundMessage.get(idempotency_key="x")
+    assert message.status == "failed", message.last_error
+    assert await QuotaHold.all().count() == 0
+    sms.scenario = "ok"
+    assert papi.post("/api/v1/messages", SMS, idempotency_key="y").status_code == 202
+
+
+async def test_identity_checks_carry_the_unit_and_business_line(papi, market):
+    response = verify(papi, **LI, unit_ref="GZ", business_line="claims")
+    assert response.status_code == 200, response.text
+    check = await IdentityCheck.get(id=response.json()["check_id"])
+    assert (check.unit_ref, check.business_line) == ("GZ", "claims")
+    event = await UsageEvent.get(key=f"idcheck:{check.id}")
+    assert (event.unit_ref, event.business_line) == ("GZ", "claims")
+
+
+async def test_the_billing_scope_and_envelope_attribution(db, tenant):
+    import uuid
+
+    from backend.services import metering
+
+    assert await metering.envelope_attribution(tenant.tenant_id, "crm-ref-1") == ("", "")
+    assert await metering.envelope_attribution(tenant.tenant_id, str(uuid.uuid4())) == ("", "")
+    with metering.billing_scope("SZ", "bancassurance"):
+        await metering.meter("identity.face", tenant_id=tenant.tenant_id, key="idcheck:x")
+        await metering.meter("identity.face", tenant_id=tenant.tenant_id, key="idcheck:y",
+                             unit_ref="HZ")
+    event = await UsageEvent.get(key="idcheck:x")
+    assert (event.unit_ref, event.business_line) == ("SZ", "bancassurance")
+    assert (await UsageEvent.get(key="idcheck:y")).unit_ref == "HZ"
+
+
+async def test_evidence_report_timestamps_are_metered_and_limited(fapi, tenant):
+    from tests.backend.files_testkit import OP, fill, import_examples
+
+    import_examples(fapi)
+    doc = fill(fapi, "e_policy")
+    fapi.request("PUT", "/api/v1/billing/plan",
+                 json={"name": "x", "items": {"timestamp": {"unit_price": 10, "quota": 1}}})
+    report = fapi.get(f"/api/v1/documents/{doc['id']}/evidence/report", headers=OP)
+    assert report.status_code == 200, report.text
+    event = await UsageEvent.get(kind="timestamp")
+    assert event.key.startswith("tsa:") and len(event.key) == 4 + 64
+    from backend.models.document import Document
+
+    row = await Document.get(id=doc["id"])
+    assert event.unit_ref == row.unit_ref and str(event.tenant_id) == str(tenant.tenant_id)
+    refused = fapi.get(f"/api/v1/documents/{doc['id']}/evidence/report", headers=OP)
+    assert refused.status_code == 402 and refused.json()["code"] == "QUOTA_EXCEEDED"
+    assert await UsageEvent.filter(kind="timestamp").count() == 1
+
+
+def previous_month() -> str:
+    year, month = map(int, current_month().split("-"))
+    return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
+
+
+async def test_a_closed_month_is_frozen_and_adds_up_exactly_to_its_events(db, tenant):
+    from backend.errors import AppError
+
+    month, tid = previous_month(), tenant.tenant_id
+    await billing.put_plan(tid, name="标准版", currency="CNY", items=PLAN, provider_costs={})
+    when = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=40)
+    events = [("signature.sm2", "SH", 7), ("signature.sm2", "BJ", 4), ("signature.rsa", "SH", 5),
+              ("sms.sent", "", 9), ("sms.sent", "GZ", 2), ("identity.two_factor", "BJ", 3),
+              ("timestamp", "SH", 6)]
+    n = 0
+    for kind, unit, count in events:
+        for _ in range(count):
+            n += 1
+            await UsageEvent.create(tenant_id=tid, kind=kind, key=f"k{n}", unit_ref=unit,
+                                    quantity=1, month=month, occurred_at=when)
+    draft = await billing.statement(tid, month)
+    assert draft["closed"] is False
+    closed = await billing.close_month(tid, month)
+    assert closed["already_closed"] is False and closed["usage_events"] == {"events": n,
+                                                                            "quantity": n}
+    whole = await billing.statement(tid, month)
+    assert whole["closed"] is True and whole["sha256"] == draft["sha256"] == closed["sha256"]
+    assert whole["total"] == sum(line["amount"] for line in whole["lines"])
+    # every event is in exactly one quantity line (package fee lines count the month, not events)
+    per_kind: dict[str, int] = {}
+    for line in whole["lines"]:
+        if not line["description"].startswith("monthly package"):
+            per_kind[line["kind"]] = per_kind.get(line["kind"], 0) + line["quantity"]
+    expected: dict[str, int] = {}
+    for kind, _, count in events:
+        expected[kind] = expected.get(kind, 0) + count
+    assert per_kind == expected
+    units = [await billing.statement(tid, month, u) for u in ("SH", "BJ", "GZ", "")]
+    assert sum(u["total"] for u in units) == whole["total"]
+    assert {s["unit_ref"] for s in closed["statements"]} == {"*", "SH", "BJ", "GZ", ""}
+    assert whole["csv_sha256"] == billing.csv_digest(whole) == closed["csv_sha256"]
+    # the plan changes: the issued statement does not
+    await billing.put_plan(tid, name="涨价", currency="CNY",
+                           items={"signature.sm2": {"unit_price": 999}}, provider_costs={})
+    again = await billing.statement(tid, month)
+    assert again == whole and again["plan"] == "标准版"
+    assert again["plan_items"] == PLAN
+    reclosed = await billing.close_month(tid, month)
+    assert reclosed["already_closed"] is True and reclosed["sha256"] == whole["sha256"]
+    assert reclosed["closed_at"] == closed["closed_at"]
+    assert await Statement.filter(tenant_id=tid, month=month, closed_at__isnull=True).count() == 0
+    with pytest.raises(AppError) as refused:
+        await billing.close_month(tid, current_month())
+    assert refused.value.code == "MONTH_OPEN" and refused.value.status == 409
+
+
+async def test_concurrent_closes_issue_one_statement(db, tenant):
+    import asyncio
+
+    month, tid = previous_month(), tenant.tenant_id
+    when = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=40)
+    await UsageEvent.create(tenant_id=tid, kind="sms.sent", key="c1", quantity=1, month=month,
+                            occurred_at=when)
+    results = await asyncio.gather(*(billing.close_month(tid, month) for _ in range(5)))
+    assert len({r["closed_at"] for r in results}) == 1
+    assert await Statement.filter(tenant_id=tid, month=month).count() == 2  # "*" and ""
+
+
+def test_closing_over_the_api(papi):
+    response = papi.post(f"/api/v1/billing/statements/{previous_month()}/close", {})
+    assert response.status_code == 200, response.text
+    assert response.json()["total"] == 0
+    assert papi.post(f"/api/v1/billing/statements/{previous_month()}/close", {}) \
+        .json()["already_closed"] is True
+    csv_response = papi.get(f"/api/v1/billing/statements/{previous_month()}",
+                            params={"format": "csv"})
+    assert csv_response.headers["x-statement-csv-sha256"] == response.json()["csv_sha256"]
+    open_month = papi.post(f"/api/v1/billing/statements/{current_month()}/close", {})
+    assert open_month.status_code == 409 and open_month.json()["code"] == "MONTH_OPEN"
