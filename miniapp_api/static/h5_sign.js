@@ -390,7 +390,10 @@
       context.stroke();
     }
 
+    function counted() { canvas.setAttribute("data-strokes", String(strokes.length)); }
+
     function redraw() {
+      counted();
       context.clearRect(0, 0, canvas.width, canvas.height);
       strokes.forEach(function (stroke) {
         for (var i = 1; i < stroke.length; i++) { segment(stroke[i - 1], stroke[i]); }
@@ -404,6 +407,7 @@
       if (canvas.setPointerCapture) { try { canvas.setPointerCapture(pointer); } catch (e) { /* synthetic */ } }
       current = [point(event)];
       strokes.push(current);
+      counted();
     });
     canvas.addEventListener("pointermove", function (event) {
       if (event.pointerId !== pointer || !current) { return; }

@@ -73,6 +73,26 @@ def _click(driver, element_id: str) -> None:
     element.click()
 
 
+def _tap(driver, element_id: str) -> None:
+    """A finger's tap on a button (after touch strokes a synthetic mouse click may be dropped
+    as a ghost click, so the sign step's buttons are tapped like on a phone)."""
+    from selenium.webdriver.common.actions import interaction
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+    from selenium.webdriver.common.actions.pointer_input import PointerInput
+
+    element = driver.find_element("id", element_id)
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+    _wait(driver, lambda d: element.is_displayed() and element.is_enabled(), f"#{element_id}")
+    actions = ActionBuilder(driver, mouse=PointerInput(interaction.POINTER_TOUCH, "finger"))
+    actions.pointer_action.move_to(element).pointer_down().pause(0.05).pointer_up()
+    actions.perform()
+
+
+def _strokes_drawn(driver, count: int) -> None:
+    _wait(driver, lambda d: d.find_element("id", "pad").get_attribute("data-strokes") ==
+          str(count), f"{count} strokes on the pad")
+
+
 def _draw(driver, canvas, waves: int = 2) -> None:
     """A handwritten signature as touch pointer events (a finger) with varying pressure."""
     import math
@@ -159,14 +179,18 @@ async def test_a_person_signs_on_a_phone_sized_screen(phone_browser, fapi, files
         "window.fetch = function (u, o) { if (String(u).endsWith('/sign'))"
         " window.__signBodies.push(o.body); return f.apply(this, arguments); };")
     _draw(driver, canvas, waves=1)
-    _click(driver, "btn-clear")                                   # clear, then submit: refused
-    _click(driver, "btn-submit")
+    _strokes_drawn(driver, 1)
+    _tap(driver, "btn-clear")                                     # clear, then submit: refused
+    _strokes_drawn(driver, 0)
+    _tap(driver, "btn-submit")
     _wait(driver, lambda d: "签名为空" in d.find_element("id", "message").text, "blank refused")
     _draw(driver, canvas, waves=2)
     _draw(driver, canvas, waves=1)
-    _click(driver, "btn-undo")                                    # the third stroke undone
+    _strokes_drawn(driver, 3)
+    _tap(driver, "btn-undo")                                      # the third stroke undone
+    _strokes_drawn(driver, 2)
     driver.save_screenshot(str(tmp_path / "2-sign.png"))
-    _click(driver, "btn-submit")
+    _tap(driver, "btn-submit")
 
     _at_step(driver, "done")                                      # 7 完成
     driver.save_screenshot(str(tmp_path / "3-done.png"))
