@@ -93,6 +93,14 @@ SETTINGS_DOC: tuple[Setting, ...] = (
             "TSA's), comma-separated paths"),
     Setting("BACKUP_KEY", "", "32 hex chars: SM4 key of backup sets (python -m backend.ops); "
             "empty = derived from the first data key"),
+    Setting("FRONT_SERVER_MODE", False, "run as a front server [前置服务器] in the insurer's network: "
+            "seals with the keys it holds and reports each seal application (hash, seal, time, "
+            "algorithms; never content) to CENTRAL_URL"),
+    Setting("FRONT_SERVER_ID", "", "this front server's name in its reports; empty = the host name"),
+    Setting("CENTRAL_URL", "", "base URL of the central platform that receives front-server "
+            "reports (POST /api/v1/front-reports)"),
+    Setting("CENTRAL_APP_KEY", "", "the front server's app key on the central platform (a tenant there)"),
+    Setting("CENTRAL_APP_SECRET", "", "the app secret of CENTRAL_APP_KEY"),
 )
 
 
@@ -180,6 +188,11 @@ class Settings:
     cert_expiry_warning_days: int = 30
     cert_check_files: str = ""
     backup_key: str = ""
+    front_server_mode: bool = False
+    front_server_id: str = ""
+    central_url: str = ""
+    central_app_key: str = ""
+    central_app_secret: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -212,6 +225,12 @@ class Settings:
         if self.backup_key and (len(self.backup_key) != 32
                                 or not all(c in "0123456789abcdefABCDEF" for c in self.backup_key)):
             raise SettingsError("BACKUP_KEY must be 32 hex characters")
+        if self.front_server_mode:
+            if not self.central_url.startswith(("http://", "https://")):
+                raise SettingsError("CENTRAL_URL (http(s)://...) is required with FRONT_SERVER_MODE")
+            if not (self.central_app_key and self.central_app_secret):
+                raise SettingsError("CENTRAL_APP_KEY and CENTRAL_APP_SECRET are required with "
+                                    "FRONT_SERVER_MODE")
         if self.max_body_bytes < 1024:
             raise SettingsError("MAX_BODY_BYTES must be at least 1024")
         if self.env == "production":

@@ -39,3 +39,7 @@ BLUEPRINTS = BLUEPRINTS + (billing_api.bp,)
 from backend.api import envelopes  # noqa: E402 - signing flows
 
 BLUEPRINTS = BLUEPRINTS + (envelopes.bp,)
+
+from backend.api import front_reports as front_reports_api  # noqa: E402 - front-server reports
+
+BLUEPRINTS = BLUEPRINTS + (front_reports_api.bp,)

@@ -26,6 +26,7 @@ def job(name: str) -> Callable[[JobFunction], JobFunction]:
 def functions() -> dict[str, JobFunction]:
     import backend.jobs.deliver_callback  # noqa: F401 - registers its job
     import backend.jobs.deliver_message  # noqa: F401 - registers its job
+    import backend.jobs.front_report  # noqa: F401 - registers deliver_front_report
     import backend.jobs.envelopes  # noqa: F401 - batches of envelopes
     import backend.jobs.sync_org  # noqa: F401 - registers sync_dingtalk_org
 

@@ -27,8 +27,17 @@ def scheduled_jobs(settings: Settings) -> list[CronJob]:
     (ORG_SYNC_CRON) and the hourly purge of used SSO tickets."""
     from backend.jobs import envelopes, sync_org
 
-    return [CronJob(requeue_stale_messages, cron="* * * * *"), *sync_org.cron_jobs(settings),
+    jobs = [CronJob(requeue_stale_messages, cron="* * * * *"), *sync_org.cron_jobs(settings),
             *envelopes.cron_jobs(settings)]
+    if settings.front_server_mode:  # front-server reports a lost enqueue left pending
+        jobs.append(CronJob(requeue_front_reports, cron="*/5 * * * *"))
+    return jobs
+
+
+async def requeue_front_reports(ctx: dict[str, Any]) -> int:
+    from backend.services.front_reports import requeue_pending
+
+    return await requeue_pending(ctx["runtime"])
 
 
 def build_worker(settings: Settings, *, concurrency: int = 10, burst: bool = False,

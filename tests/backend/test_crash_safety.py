@@ -9,7 +9,6 @@ import concurrent.futures
 import os
 import pathlib
 import signal
-import subprocess
 import threading
 import time
 import urllib.parse
@@ -20,7 +19,8 @@ import pytest
 
 from backend.client import ApiClient
 from tests.backend.files_testkit import OP, import_examples, sample
-from tests.conftest import free_port, start_server, stop_server
+from tests.backend.redis_testkit import PrivateRedis
+from tests.conftest import start_server, stop_server
 
 CALLBACK = {"url": "https://crm.example.com/hook", "events": ["envelope.completed"]}
 
@@ -120,35 +120,6 @@ async def test_killed_api_then_retried_idempotent_requests_create_nothing_twice(
 # Redis killed and restarted under load: clean 503s (no 500, no hang) while it is down,
 # readiness back to ok and requests succeeding once it is back.
 # --------------------------------------------------------------------------------------------
-class PrivateRedis:
-    def __init__(self, tmp: pathlib.Path) -> None:
-        self.port, self.tmp, self.proc = free_port(), tmp, None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> "PrivateRedis":
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.tmp)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                import redis
-                if redis.Redis(port=self.port, socket_connect_timeout=0.5).ping():
-                    return self
-            except Exception:  # noqa: BLE001 - not up yet
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def kill(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-
-
 class Load(threading.Thread):
     """Posts callback registrations in a loop; records (status, body, seconds) of each."""
 

@@ -101,4 +101,9 @@ async def seal_document(tenant: Tenant, runtime, *, seal_id: str, company_name: 
                           {"seal_id": str(seal.id), "document_ref": use.document_ref,
                            "sha256": digest, "algorithms": list(algorithms)})
         await metering.meter_signatures(tenant.id, use_row.id, algorithms, use)
+        if runtime.settings.front_server_mode:  # tell the central platform (hash, no content)
+            from backend.services import front_reports
+            await front_reports.queue_report(tenant, runtime, seal=seal, company_name=company_name,
+                                             sha256=digest, algorithms=algorithms,
+                                             use_id=use_row.id, use=use)
     return SealedDocument(signed, digest, algorithms, use_row.id)
