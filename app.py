@@ -46,8 +46,8 @@ async def prepare_database(settings: Settings) -> None:
         if settings.auto_migrate:
             await db.migrate(settings)
         if settings.demo_data:
-            from backend.demo import ensure_demo_tenant
-            await ensure_demo_tenant(Runtime.from_settings(settings).cipher)
+            from backend.demo import prepare_demo
+            await prepare_demo(settings)
     finally:
         await db.close_db()
 

@@ -140,14 +140,15 @@ def runtime(test_settings):
     return Runtime.from_settings(test_settings)
 
 
-def start_server(env: dict[str, str], log_path) -> tuple[subprocess.Popen, str]:
+def start_server(env: dict[str, str], log_path,
+                 timeout: float = 30) -> tuple[subprocess.Popen, str]:
     port = free_port()
     full_env = {**os.environ, **env, "PORT": str(port), "HOST": "127.0.0.1"}
     log = open(log_path, "wb")
     proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=full_env,
                             stdout=log, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited: {pathlib.Path(log_path).read_text()[-3000:]}")

@@ -74,6 +74,7 @@ class InProcessJobQueue(JobQueue):
     async def _run(self, function: str, key: str, retries: int, delay: float,
                    kwargs: dict[str, Any]) -> None:
         fn = functions()[function]
+        _outside_transactions()
         try:
             for attempt in range(1, retries + 1):
                 try:
@@ -88,6 +89,29 @@ class InProcessJobQueue(JobQueue):
     async def drain(self) -> None:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+def _outside_transactions() -> None:
+    """A task inherits a copy of its creator's context, where the creator's open transaction
+    is the current connection: a job enqueued inside a transaction would run inside it (sharing
+    its connection and savepoints, which breaks on SQLite). Point each connection alias back at
+    its root client, so the job waits for the database like any other caller."""
+    from tortoise.connection import get_connections
+
+    try:
+        handler = get_connections()
+        storage = handler._copy_storage()  # noqa: SLF001 - tortoise keeps no public API for it
+    except Exception:  # noqa: BLE001 - tortoise not initialised (unit tests of the queue)
+        return
+    changed = False
+    for alias, client in storage.items():
+        root = client
+        while getattr(root, "_parent", None) is not None:
+            root = root._parent  # noqa: SLF001
+        if root is not client:
+            storage[alias], changed = root, True
+    if changed:
+        handler._set_storage(storage)  # noqa: SLF001
 
 
 def create_queue(redis_url: str) -> JobQueue:
