@@ -25,7 +25,7 @@ async def envelope_housekeeping(ctx: dict[str, Any]) -> dict[str, int]:
     done = {"expired": await reminders.expire_overdue(runtime),
             "reminded": await reminders.send_due_reminders(runtime),
             "agents_lapsed": await agents.lapse_ended_agreements(runtime),
-            "claims_released": await flow.release_stale_claims(),
+            "claims_released": await flow.release_stale_claims(runtime),
             "batches_resumed": await batch.resume_running(runtime)}
     if any(done.values()):
         log.info("envelope housekeeping: %s", done)

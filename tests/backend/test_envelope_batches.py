@@ -65,7 +65,8 @@ async def test_a_thousand_policies_are_sealed_once_each_though_the_worker_is_kil
         killed_at = progress(fapi, batch_id)
         assert killed_at["status"] == "running" and killed_at["items"].get("pending", 0) > 0
         worker = start_worker(env, tmp_path / "worker.log")
-        final = wait_for(fapi, batch_id, lambda s: s["status"] == "completed", 600, "completion")
+        final = wait_for(fapi, batch_id, lambda s: s["status"] == "completed" and
+                         s["envelopes"] == {"completed": BATCH}, 600, "completion")
     finally:
         worker.send_signal(signal.SIGKILL)
         worker.wait(10)

@@ -63,7 +63,10 @@ async def run_silent_steps(tenant: Tenant, runtime, envelope_id: str, *,
     from backend.errors import AppError
     from backend.services.envelopes.company_sign import seal_for_signer
 
+    from backend.services.envelopes.sign_step import recover_stale_claims
+
     sealed: list[str] = []
+    await recover_stale_claims(runtime, envelope_id)
     while True:
         envelope = await Envelope.get(id=envelope_id)
         if envelope.status not in ("sent", "signing"):
@@ -96,11 +99,21 @@ async def _note_failure(signer: EnvelopeSigner, exc) -> None:
                        details={"signer": str(signer.id), "code": exc.code})
 
 
-async def release_stale_claims(older_than_seconds: int = 300) -> int:
-    """A signer claimed by a process that died goes back to ready (nothing was stored: the
-    signature and the signer's new state commit together)."""
+async def release_stale_claims(runtime, older_than_seconds: int = 60) -> int:
+    """Envelopes with a signer claimed by a process that died: give the claim back and run
+    their silent steps again (the housekeeping, every minute)."""
     import datetime as dt
 
+    from backend.services.envelopes.sign_step import recover_stale_claims
+
     cutoff = now() - dt.timedelta(seconds=older_than_seconds)
-    return await EnvelopeSigner.filter(status="signing", claimed_at__lt=cutoff) \
-        .update(status="ready", claimed_at=None)
+    stuck = await EnvelopeSigner.filter(status="signing", claimed_at__lt=cutoff) \
+        .values_list("envelope_id", flat=True)
+    released = 0
+    for envelope_id in set(stuck):
+        if await recover_stale_claims(runtime, envelope_id):
+            released += 1
+            envelope = await Envelope.get(id=envelope_id)
+            tenant = await Tenant.get(id=envelope.tenant_id)
+            await run_silent_steps(tenant, runtime, str(envelope_id))
+    return released

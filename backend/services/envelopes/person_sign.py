@@ -22,8 +22,8 @@ from backend.models.tenant import Tenant
 from backend.services import evidence, identity_checks, intent, metering
 from backend.services.envelopes.errors import (ClausesNotAcknowledged, IdentityCheckRequired,
                                                MaterialsMissing, SignerKindInvalid)
-from backend.services.envelopes.sign_step import (check_open, check_turn, claim, claimed_turn,
-                                                  commit_signature, current_pdf, placement_for)
+from backend.services.envelopes.sign_step import (check_open, check_turn, commit_signature,
+                                                  current_pdf, placement_for, signing_turn)
 from backend.services.envelopes.state import now
 
 PASSED = ("match", "passed")
@@ -242,8 +242,7 @@ async def sign(tenant: Tenant, runtime, envelope: Envelope, signer: EnvelopeSign
     challenge = await _check_intent(tenant, envelope, signer, intent_id, batch_purpose)
     person = await Person.get(id=signer.person_id)
     id_number = runtime.cipher.decrypt(person.id_number_enc, "person.id_number")
-    await claim(signer)
-    async with claimed_turn(runtime, envelope, signer):
+    async with signing_turn(runtime, envelope, signer):
         doc, pdf = await current_pdf(runtime, envelope)
         placement = await placement_for(doc, pdf, signer.position, signer.role)
         from backend.services import file_store

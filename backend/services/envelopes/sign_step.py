@@ -4,7 +4,7 @@ callback, the metering and the next stage.
 
 Exactly once: a signer moves ready → signing by one conditional UPDATE (only one caller wins);
 the signed file, the revision and ``signed`` commit in one transaction, so a process that dies
-in between leaves the signer ``signing`` with nothing stored, and ``release_stale_claims`` gives
+in between leaves the signer ``signing`` with nothing stored, and ``recover_stale_claims`` gives
 it back.
 """
 from __future__ import annotations
@@ -24,6 +24,9 @@ from backend.services.envelopes.errors import (EnvelopeExpired, EnvelopeStateInv
                                                SignerAlreadyDone, SignerNotReady)
 from backend.services.envelopes.flow import mark_signing, open_next_stage
 from backend.services.envelopes.state import event_data, now
+
+
+LOCK_SECONDS = 30  # a signature holds it for milliseconds; a dead holder's lock expires
 
 
 class SignerBusy(Conflict):
@@ -48,6 +51,7 @@ def check_turn(signer: EnvelopeSigner) -> None:
 
 
 async def claim(signer: EnvelopeSigner) -> None:
+    """ready → signing by one conditional UPDATE; only under the envelope's signing lock."""
     won = await EnvelopeSigner.filter(id=signer.id, status="ready").update(
         status="signing", claimed_at=now())
     if not won:
@@ -60,16 +64,36 @@ async def release(signer: EnvelopeSigner) -> None:
                                                                       claimed_at=None)
 
 
+def _lock_name(envelope_id) -> str:
+    return f"envelope-sign:{envelope_id}"
+
+
 @contextlib.asynccontextmanager
-async def claimed_turn(runtime, envelope: Envelope, signer: EnvelopeSigner) -> AsyncIterator[None]:
-    """Hold the envelope's signing lock for a claimed signer; on any error the claim is
-    released (nothing was committed)."""
-    try:
-        async with runtime.cache.lock(f"envelope-sign:{envelope.id}", ttl=120, wait=60):
+async def signing_turn(runtime, envelope: Envelope, signer: EnvelopeSigner) -> AsyncIterator[None]:
+    """Take the envelope's signing lock, then claim the signer; on any error the claim is
+    released (nothing was committed). A live claim therefore always holds the lock: a
+    ``signing`` signer whose envelope lock is free was left by a dead process."""
+    async with runtime.cache.lock(_lock_name(envelope.id), ttl=LOCK_SECONDS, wait=60):
+        await claim(signer)
+        try:
             yield
-    except BaseException:
-        await release(signer)
-        raise
+        except BaseException:
+            await release(signer)
+            raise
+
+
+async def recover_stale_claims(runtime, envelope_id) -> int:
+    """Give back the claims of a process that died mid-signature (see ``signing_turn``)."""
+    from backend.cache import LockTimeout
+
+    if not await EnvelopeSigner.filter(envelope_id=envelope_id, status="signing").exists():
+        return 0
+    try:
+        async with runtime.cache.lock(_lock_name(envelope_id), ttl=LOCK_SECONDS, wait=0.2):
+            return await EnvelopeSigner.filter(envelope_id=envelope_id, status="signing") \
+                .update(status="ready", claimed_at=None)
+    except LockTimeout:
+        return 0
 
 
 async def current_pdf(runtime, envelope: Envelope) -> tuple[Document, bytes]:

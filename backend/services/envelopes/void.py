@@ -15,7 +15,7 @@ from backend import audit
 from backend.models.document import Document
 from backend.models.envelope import Envelope, EnvelopeSigner
 from backend.models.tenant import Tenant
-from backend.services import evidence, file_store
+from backend.services import evidence, file_store, metering
 from backend.services.envelopes.errors import EnvelopeStateInvalid
 from backend.services.envelopes.state import get_envelope, now, transition
 from backend.errors import Forbidden
@@ -126,10 +126,16 @@ async def _statement(tenant: Tenant, runtime, envelope: Envelope, document: Docu
     from backend.services.generate_document import create_document
 
     pdf = await file_store.run(_statement_pdf, envelope, document, envelope.void_request, now())
-    signed = await file_store.run(_sign_report, pdf, runtime.pki())
-    return await create_document(
-        tenant, runtime, pdf=signed, title=f"作废声明：{envelope.title}"[:200],
-        doc_type="void_statement", business_no=envelope.business_no or "",
-        policy_no=document.policy_no, unit_ref=envelope.unit_ref, signers=[],
-        actor="system:void", kind="generated", status="signed",
-        event_payload={"voids_envelope": str(envelope.id), "voids_document": str(document.id)})
+    signed, tokens = await file_store.run(_sign_report, pdf, runtime.pki())
+    async with in_transaction("default"):
+        for token in tokens:  # the statement's RFC 3161 time-stamp is billable
+            await metering.meter("timestamp", tenant_id=tenant.id, key=f"tsa:{token}",
+                                 unit_ref=envelope.unit_ref,
+                                 business_line=envelope.business_line)
+        return await create_document(
+            tenant, runtime, pdf=signed, title=f"作废声明：{envelope.title}"[:200],
+            doc_type="void_statement", business_no=envelope.business_no or "",
+            policy_no=document.policy_no, unit_ref=envelope.unit_ref, signers=[],
+            actor="system:void", kind="generated", status="signed",
+            event_payload={"voids_envelope": str(envelope.id),
+                           "voids_document": str(document.id)})
