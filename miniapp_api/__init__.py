@@ -5,10 +5,11 @@ from sanic import Sanic
 
 
 def register(app: Sanic) -> None:
-    from miniapp_api import demo, h5, h5_api
+    from miniapp_api import demo, h5, h5_api, mobile_api
 
     app.blueprint(h5.bp)
     app.blueprint(h5_api.bp)
+    app.blueprint(mobile_api.bp)
     app.blueprint(demo.bp)
 
 
