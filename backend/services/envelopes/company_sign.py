@@ -8,7 +8,7 @@ from backend.models.tenant import Tenant
 from backend.services.envelopes.errors import SignerAlreadyDone
 from backend.services.envelopes.sign_step import (SignerBusy, check_open, commit_signature,
                                                   current_pdf, placement_for, signing_turn)
-from backend.services.seals.seal_document import seal_document
+from backend.services.seals.seal_document import record_applied, seal_document
 from backend.services.seals.use import UseRequest
 
 
@@ -32,10 +32,14 @@ async def _seal(tenant: Tenant, runtime, envelope: Envelope, signer: EnvelopeSig
                      unit_ref=envelope.unit_ref, device="envelope-silent-signing")
     sealed = await seal_document(tenant, runtime, seal_id=signer.seal_id,
                                  company_name=signer.company_name, pdf=pdf,
-                                 placement=placement, use=use)
+                                 placement=placement, use=use, record=False)
+
+    async def record() -> None:
+        await record_applied(tenant, runtime, sealed)
+
     await commit_signature(
         tenant, runtime, envelope, signer, doc, sealed.pdf, kind="sealed",
-        actor=f"seal:{signer.seal_id}",
+        actor=f"seal:{signer.seal_id}", meter=record,
         events=[("seal_use", {"seal_id": signer.seal_id, "use_id": sealed.use_id,
                               "role": signer.role, "envelope_id": str(envelope.id)}),
                 ("signature", {"company": signer.company_name, "role": signer.role,

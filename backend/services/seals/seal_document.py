@@ -11,6 +11,7 @@ import dataclasses
 import functools
 import hashlib
 import io
+from typing import Any
 
 from tortoise.transactions import in_transaction
 
@@ -47,6 +48,9 @@ class SealedDocument:
     sha256: str
     algorithms: tuple[str, ...]
     use_id: int
+    seal: Any = None
+    company_name: str = ""
+    use: UseRequest | None = None
 
 
 @functools.lru_cache(maxsize=256)
@@ -80,7 +84,11 @@ def _sign(pdf: bytes, binding, pki, seal, placement: Placement, reason: str) -> 
 
 
 async def seal_document(tenant: Tenant, runtime, *, seal_id: str, company_name: str, pdf: bytes,
-                        placement: Placement, use: UseRequest) -> SealedDocument:
+                        placement: Placement, use: UseRequest,
+                        record: bool = True) -> SealedDocument:
+    """``record=False``: the caller stores the signed file and calls ``record_applied`` in that
+    same transaction, so that a crash in between neither announces nor bills a signature that
+    was never stored (the seal use itself is logged either way)."""
     binding = await certificates.binding_for(tenant, company_name)
     await metering.check_quota(tenant, *metering.signature_kinds(binding.algorithm))
     seal, use_row = await use_seal(tenant, seal_id, use, runtime=runtime,
@@ -93,17 +101,28 @@ async def seal_document(tenant: Tenant, runtime, *, seal_id: str, company_name: 
         raise SealPlacementInvalid(str(exc), code=f"PDF_{exc.code.upper()}") from None
     digest = hashlib.sha256(signed).hexdigest()
     algorithms = ("sm2", "rsa") if binding.algorithm == "dual" else (binding.algorithm,)
-    async with in_transaction("default"):
-        await audit.record("seal.applied", f"seal:{seal.id}", actor=f"user:{use.user_ref}",
-                           details={"document": use.document_ref, "sha256": digest,
-                                    "algorithm": binding.algorithm, "use": use_row.id})
-        await outbox.emit(tenant, runtime, "seal.used",
-                          {"seal_id": str(seal.id), "document_ref": use.document_ref,
-                           "sha256": digest, "algorithms": list(algorithms)})
-        await metering.meter_signatures(tenant.id, use_row.id, algorithms, use)
-        if runtime.settings.front_server_mode:  # tell the central platform (hash, no content)
-            from backend.services import front_reports
-            await front_reports.queue_report(tenant, runtime, seal=seal, company_name=company_name,
-                                             sha256=digest, algorithms=algorithms,
-                                             use_id=use_row.id, use=use)
-    return SealedDocument(signed, digest, algorithms, use_row.id)
+    sealed = SealedDocument(signed, digest, algorithms, use_row.id, seal, company_name, use)
+    if record:
+        async with in_transaction("default"):
+            await record_applied(tenant, runtime, sealed)
+    return sealed
+
+
+async def record_applied(tenant: Tenant, runtime, sealed: SealedDocument) -> None:
+    """The operation-log entry, the ``seal.used`` callback, the metering and (front server)
+    the report of a stored seal application, in the caller's transaction."""
+    use, seal = sealed.use, sealed.seal
+    algorithm = "dual" if len(sealed.algorithms) == 2 else sealed.algorithms[0]
+    await audit.record("seal.applied", f"seal:{seal.id}", actor=f"user:{use.user_ref}",
+                       details={"document": use.document_ref, "sha256": sealed.sha256,
+                                "algorithm": algorithm, "use": sealed.use_id})
+    await outbox.emit(tenant, runtime, "seal.used",
+                      {"seal_id": str(seal.id), "document_ref": use.document_ref,
+                       "sha256": sealed.sha256, "algorithms": list(sealed.algorithms)})
+    await metering.meter_signatures(tenant.id, sealed.use_id, sealed.algorithms, use)
+    if runtime.settings.front_server_mode:  # tell the central platform (hash, no content)
+        from backend.services import front_reports
+        await front_reports.queue_report(tenant, runtime, seal=seal,
+                                         company_name=sealed.company_name,
+                                         sha256=sealed.sha256, algorithms=sealed.algorithms,
+                                         use_id=sealed.use_id, use=use)
