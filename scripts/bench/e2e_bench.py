@@ -88,6 +88,10 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / CLK_TCK
 
 
+def cpu_by_pid(pids: list[int]) -> dict[int, float]:
+    return {pid: cpu_seconds([pid]) for pid in pids}
+
+
 def rss_mb(pids: list[int]) -> float:
     total = 0
     for pid in pids:
@@ -99,13 +103,18 @@ def rss_mb(pids: list[int]) -> float:
     return total / 1024
 
 
-def pids_named(*names: str) -> list[int]:
+def pids_named(name: str, cmdline_has: str = "") -> list[int]:
+    """Processes whose name starts with ``name`` (and whose command line has ``cmdline_has``:
+    PostgreSQL backends show their database there)."""
     out = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/comm") as fh:
-                    if fh.read().strip().startswith(names):
+                    if not fh.read().strip().startswith(name):
+                        continue
+                with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                    if cmdline_has.encode() in fh.read():
                         out.append(int(entry))
             except OSError:
                 pass
@@ -290,9 +299,12 @@ async def run_load(a: argparse.Namespace, base_url: str, tenant: dict, server_pi
         print(f"warm-up {a.warmup:.0f} s with {a.clients} clients ...", flush=True)
         await asyncio.sleep(a.warmup)
         server = process_tree(server_pid)
-        others = {"postgres": pids_named("postgres"), "redis": pids_named("redis-server")}
+        # the backends of this database (not other databases on the same PostgreSQL); Redis
+        # is the whole server (it cannot be split by database)
+        others = {"postgres": pids_named("postgres", f" {a.db} "),
+                  "redis": pids_named("redis-server")}
         rss_warm = rss_mb(server)
-        cpu0 = {"server": cpu_seconds(server), **{k: cpu_seconds(v) for k, v in others.items()}}
+        cpu0 = {"server": cpu_by_pid(server), **{k: cpu_by_pid(v) for k, v in others.items()}}
         self0 = time.process_time()
         stats.recording, t0 = True, time.perf_counter()
         samples = [(0.0, rss_warm)]
@@ -306,14 +318,16 @@ async def run_load(a: argparse.Namespace, base_url: str, tenant: dict, server_pi
                       flush=True)
         stats.recording, wall = False, time.perf_counter() - t0
         server_end = process_tree(server_pid)
-        cpu1 = {"server": cpu_seconds(server_end),
-                **{k: cpu_seconds(v) for k, v in others.items()}}
+        ends = {"server": server_end, "postgres": pids_named("postgres", f" {a.db} "),
+                "redis": pids_named("redis-server")}
+        cpu1 = {k: cpu_by_pid(v) for k, v in ends.items()}
         client_cpu = time.process_time() - self0
         rss_end = rss_mb(server_end)
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
     n = len(stats.total)
-    cpu = {k: cpu1[k] - cpu0[k] for k in cpu0}
+    # processes alive at the end: their CPU since the start (all of it when they are new)
+    cpu = {k: sum(t - cpu0[k].get(pid, 0.0) for pid, t in cpu1[k].items()) for k in cpu0}
     cpu["load generator"] = client_cpu
     return {
         "policies": n, "seconds": round(wall, 2), "policies_per_s": round(n / wall, 1),
