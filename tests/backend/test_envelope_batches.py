@@ -3,10 +3,7 @@ while the signing worker is killed (SIGKILL) mid-batch and restarted — every p
 exactly once; batch signing by one person after one intent; terminating a batch."""
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 
 from backend.models.document import DocumentRevision
@@ -14,17 +11,10 @@ from backend.models.envelope import Envelope
 from backend.models.billing import UsageEvent
 from sign.verify import verify
 from tests.backend.envelope_testkit import (PASSWORD, company, create, make_seal, person,
-                                            set_password, strokes)
+                                            set_password, start_worker, strokes)
 from tests.backend.files_testkit import OP, import_examples, sample
-from tests.conftest import ROOT
 
 BATCH = 1000
-
-
-def start_worker(env: dict[str, str], log_path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "backend.jobs", "worker", "--concurrency", "2"],
-                            cwd=ROOT, env={**os.environ, **env}, stdout=open(log_path, "ab"),
-                            stderr=subprocess.STDOUT)
 
 
 def progress(api, batch_id: str) -> dict:

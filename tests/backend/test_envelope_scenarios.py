@@ -183,3 +183,29 @@ def test_endorsement_approved_on_mobile_sealed_then_signed_by_the_customer(fapi)
     final = sign_as(fapi, after, "policyholder")["envelope"]
     assert final["status"] == "completed"
     _valid_signatures(document(fapi, final), 3)
+
+
+def test_the_demo_script_runs_every_scenario_against_a_running_server(files_server, tenant,
+                                                                       test_env, tmp_path):
+    """``scripts/demo_flows.py`` prints each envelope's final state; all complete."""
+    import signal
+    import subprocess
+    import sys
+
+    from tests.backend.envelope_testkit import start_worker
+    from tests.conftest import ROOT
+
+    worker = start_worker({**test_env, "SEAL_ADMIN_CHECK": "false"}, tmp_path / "worker.log")
+    try:
+        run = subprocess.run([sys.executable, "scripts/demo_flows.py", "--url", files_server,
+                              "--app-key", tenant.app_key, "--app-secret", tenant.app_secret,
+                              "--batch", "5"], cwd=ROOT, capture_output=True, text=True,
+                             timeout=600)
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+    assert run.returncode == 0, run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    assert "0 not completed" in lines[-1]
+    assert any(line.startswith("9 endorsement") and "completed" in line for line in lines)
+    assert any("5 policies" in line and "completed" in line for line in lines)

@@ -21,7 +21,8 @@ from backend.models.identity import IdentityCheck, Person
 from backend.models.tenant import Tenant
 from backend.services import evidence, identity_checks, intent, metering
 from backend.services.envelopes.errors import (ClausesNotAcknowledged, IdentityCheckRequired,
-                                               MaterialsMissing, SignerKindInvalid)
+                                               MaterialsMissing, SignerAlreadyDone,
+                                               SignerKindInvalid)
 from backend.services.envelopes.sign_step import (check_open, check_turn, commit_signature,
                                                   current_pdf, placement_for, signing_turn)
 from backend.services.envelopes.state import now
@@ -40,6 +41,8 @@ class ClauseUnknown(ValidationFailed):
 def _person_signer(signer: EnvelopeSigner) -> None:
     if signer.kind != "person":
         raise SignerKindInvalid(f"this step is for persons; the signer is a {signer.kind}")
+    if signer.status == "signed":  # said first: the signature may have completed the envelope
+        raise SignerAlreadyDone()
 
 
 async def _locked(envelope: Envelope, signer: EnvelopeSigner) -> EnvelopeSigner:
