@@ -229,3 +229,21 @@ def test_other_tenants_see_no_envelope(fapi, files_server, other_tenant):
         assert other.get("/api/v1/envelopes").json()["total"] == 0
         holder = envelope["signers"][0]
         assert other.post(path(envelope, holder, "/reject"), {"comment": "x"}).status_code == 404
+
+
+def test_face_identity_runs_a_liveness_session_then_passes(fapi):
+    import_examples(fapi)
+    envelope = create(fapi, {**receipt("FACE-1"),
+                             "signers": [person("policyholder", "冯青", 551, identity=("face",))]})
+    holder = signer_of(envelope, "policyholder")
+    first = fapi.post(path(envelope, holder, "/identity"), {})
+    assert first.status_code == 200, first.text
+    session = first.json()["face_session"]
+    assert session["id"] and session["url"] and "identity_checked" not in first.json()
+    forged = fapi.post(path(envelope, holder, "/identity"), {"face_session": "not-a-session"})
+    assert forged.status_code == 422 and forged.json()["code"] == "IDENTITY_MISMATCH"
+    done = fapi.post(path(envelope, holder, "/identity"), {"face_session": session["id"]})
+    assert done.status_code == 200 and done.json()["identity_checked"] is True
+    assert done.json()["done"][0]["kind"] == "face"
+    again = fapi.post(path(envelope, holder, "/identity"), {})  # recently passed: not asked again
+    assert again.json()["identity_checked"] is True
