@@ -76,6 +76,11 @@ SETTINGS_DOC: tuple[Setting, ...] = (
     Setting("DINGTALK_CONTACTS_APP_KEY", "", "DingTalk app key with contacts read permission; empty = DingTalk sync and login off"),
     Setting("DINGTALK_CONTACTS_APP_SECRET", "", "DingTalk app secret of DINGTALK_CONTACTS_APP_KEY"),
     Setting("DINGTALK_SYNC_TENANT_ID", "", "tenant (uuid) whose organisation is the DingTalk corp's"),
+    Setting("WECHAT_MINI_TENANT_ID", "", "tenant (uuid) whose persons sign in to the WeChat mini-program "
+            "(POST /mp/session; AppID/secret are notify's WECHAT_APP_ID/WECHAT_APP_SECRET); empty = "
+            "the mini-program names its tenant in the login body"),
+    Setting("WECHAT_MINI_SESSION_SECONDS", 7200, "lifetime of a WeChat mini-program session token (kept "
+            "in the cache)"),
     Setting("ORG_SYNC_CRON", "0 2 * * *", "cron (UTC) of the scheduled DingTalk organisation sync in the job worker"),
     Setting("STORAGE_URL", "", "file store: empty = file://<DATA_DIR>/files; file:///path, or "
             "s3://bucket?endpoint=https://...&region=...&prefix=... (S3-compatible object storage)"),
@@ -177,6 +182,8 @@ class Settings:
     dingtalk_contacts_app_key: str = ""
     dingtalk_contacts_app_secret: str = ""
     dingtalk_sync_tenant_id: str = ""
+    wechat_mini_tenant_id: str = ""
+    wechat_mini_session_seconds: int = 7200
     org_sync_cron: str = "0 2 * * *"
     storage_url: str = ""
     s3_access_key: str = ""
@@ -231,6 +238,8 @@ class Settings:
             if not (self.central_app_key and self.central_app_secret):
                 raise SettingsError("CENTRAL_APP_KEY and CENTRAL_APP_SECRET are required with "
                                     "FRONT_SERVER_MODE")
+        if not (60 <= self.wechat_mini_session_seconds <= 30 * 86400):
+            raise SettingsError("WECHAT_MINI_SESSION_SECONDS must be 60 to 2592000")
         if self.max_body_bytes < 1024:
             raise SettingsError("MAX_BODY_BYTES must be at least 1024")
         if self.env == "production":

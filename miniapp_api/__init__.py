@@ -5,11 +5,12 @@ from sanic import Sanic
 
 
 def register(app: Sanic) -> None:
-    from miniapp_api import demo, h5, h5_api, mobile_api
+    from miniapp_api import demo, h5, h5_api, mobile_api, mp_api
 
     app.blueprint(h5.bp)
     app.blueprint(h5_api.bp)
     app.blueprint(mobile_api.bp)
+    app.blueprint(mp_api.bp)
     app.blueprint(demo.bp)
 
 
