@@ -33,8 +33,10 @@ raises ``QuotaExceeded`` (402). The hold is consumed by the call's ``meter`` (sa
 event key given to ``hold_for``), in the metering transaction, and released when the call ends
 without metering (the request scope; holds outside a request expire after ``HOLD_SECONDS``).
 So concurrent calls at the last units pass exactly up to the limit. Events metered without a
-prior ``check_quota`` (signatures of an admitted envelope, system SMS, evidence timestamps of an
-admitted report) are never refused after the fact: they count, and later calls see them.
+prior ``check_quota`` (a person's signature in an issued envelope, SMS the platform sends itself:
+signing links, reminders, intent codes) are never refused after the fact: they count, and later
+calls see them. Gated calls: seal apply, envelope issue, identity checks (API and the envelope
+identity step), ``POST /api/v1/messages`` (SMS), the evidence report (``timestamp``).
 """
 from __future__ import annotations
 
@@ -288,7 +290,8 @@ async def check_quota(tenant, *kinds: str, quantity: int = 1) -> None:
     if holds is None:
         holds = []
         _holds.set(holds)
-    del holds[:-200]  # outside a request scope the list only needs the recent holds
+    if len(holds) > 200:  # a long job: forget the consumed ones (a rolled-back one expires)
+        holds[:] = [h for h in holds if not h.consumed]
     holds.extend(taken)
 
 
