@@ -30,12 +30,12 @@ class LoginBody(StrictBody):
                                                    "omit once this WeChat account is bound")
     iv: str | None = Field(None, max_length=64, description="getPhoneNumber's iv (base64)")
     tenant: str | None = Field(None, max_length=64,
-                               description="tenant id; not needed when WECHAT_MINI_TENANT_ID is set")
+                               description="tenant id; not needed with WECHAT_MINI_TENANT_ID")
 
 
 class LinkBody(StrictBody):
     signer_id: str | None = Field(None, max_length=64,
-                                  description="one of my_signers; default: the one whose turn it is")
+                                  description="one of my_signers; default: whose turn it is")
 
 
 def mp_authenticated(handler: Handler) -> Handler:

@@ -61,7 +61,8 @@ class MpSessionRequired(Unauthorized):
 
 
 class MpSessionInvalid(Unauthorized):
-    code, message = "MP_SESSION_INVALID", "log in again: the mini-program session is missing or expired"
+    code, message = "MP_SESSION_INVALID", \
+        "log in again: the mini-program session is missing or expired"
 
 
 class MpPhoneRequired(Unauthorized):
@@ -112,7 +113,8 @@ def mini_program(runtime) -> WeChatMiniProgram:
     if not (app_id and secret):
         raise WeChatNotConfigured()
     timeout = float(env.get("NOTIFY_TIMEOUT_SECONDS") or 5)
-    return WeChatMiniProgram(app_id, secret, api_base=env.get("WECHAT_API_BASE") or DEFAULT_API_BASE,
+    return WeChatMiniProgram(app_id, secret,
+                             api_base=env.get("WECHAT_API_BASE") or DEFAULT_API_BASE,
                              timeout=timeout)
 
 
