@@ -14,8 +14,10 @@ log = logging.getLogger(__name__)
 @job("process_envelope_batch")
 async def process_envelope_batch(ctx: dict[str, Any], batch_id: str) -> str:
     from backend.services.envelopes.batch import process
+    from backend.services.metering import holds_scope
 
-    return await process(ctx["runtime"], batch_id)
+    async with holds_scope():  # quota holds of items that failed are given back at the end
+        return await process(ctx["runtime"], batch_id)
 
 
 async def envelope_housekeeping(ctx: dict[str, Any]) -> dict[str, int]:

@@ -247,3 +247,12 @@ def test_face_identity_runs_a_liveness_session_then_passes(fapi):
     assert done.json()["done"][0]["kind"] == "face"
     again = fapi.post(path(envelope, holder, "/identity"), {})  # recently passed: not asked again
     assert again.json()["identity_checked"] is True
+
+
+async def test_identity_checks_in_an_envelope_are_billed_to_its_unit_and_line(fapi):
+    import_examples(fapi)
+    envelope = create(fapi, {**receipt("UNIT-1"), "business_line": "renewal",
+                             "signers": [person("policyholder", "高远", 561)]})
+    fapi.post(path(envelope, signer_of(envelope, "policyholder"), "/identity"), {})
+    event = await UsageEvent.get(kind="identity.three_factor")
+    assert (event.unit_ref, event.business_line) == ("branch-sh", "renewal")

@@ -61,22 +61,25 @@ async def recent_check(runtime, signer: EnvelopeSigner, kind: str) -> IdentityCh
 async def check_identity(tenant: Tenant, runtime, envelope: Envelope, signer: EnvelopeSigner, *,
                          face_session: str = "", ip: str = "", device: str = "") -> dict[str, Any]:
     """Run the signer's identity methods in order; returns what is done and, for face, the
-    liveness session to open. A recent passed check of the same kind counts."""
+    liveness session to open. A recent passed check of the same kind counts. Checks are billed
+    to the envelope's unit and business line."""
     _person_signer(signer)
     check_open(envelope)
     person = await Person.get(id=signer.person_id)
     done: list[dict[str, Any]] = []
-    for method in signer.identity_methods:
-        check = await recent_check(runtime, signer, method)
-        if check is None and method == "face":
-            if not face_session:
-                return {"done": done, "face_session": await _start_face(runtime, person, signer)}
-            check = await _finish_face(tenant, runtime, person, face_session)
-        elif check is None:
-            check = await _factor_check(tenant, runtime, person, method)
-        if check.outcome not in PASSED:
-            raise IdentityMismatch(details={"method": method, "outcome": check.outcome})
-        done.append(identity_checks.present_check(check))
+    with metering.billing_scope(envelope.unit_ref, envelope.business_line):
+        for method in signer.identity_methods:
+            check = await recent_check(runtime, signer, method)
+            if check is None and method == "face":
+                if not face_session:
+                    return {"done": done,
+                            "face_session": await _start_face(runtime, person, signer)}
+                check = await _finish_face(tenant, runtime, person, face_session)
+            elif check is None:
+                check = await _factor_check(tenant, runtime, person, method)
+            if check.outcome not in PASSED:
+                raise IdentityMismatch(details={"method": method, "outcome": check.outcome})
+            done.append(identity_checks.present_check(check))
     async with in_transaction("default"):
         row = await _locked(envelope, signer)
         row.identity_checked_at = now()
