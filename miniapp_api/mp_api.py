@@ -25,6 +25,9 @@ Handler = Callable[..., Awaitable[HTTPResponse]]
 
 class LoginBody(StrictBody):
     code: str = Field(..., min_length=1, max_length=128, description="wx.login() code")
+    phone_code: str | None = Field(None, max_length=128,
+                                   description="getPhoneNumber's code (newer form); omit once "
+                                               "this WeChat account is bound")
     encrypted_data: str | None = Field(None, max_length=4096,
                                        description="getPhoneNumber's encryptedData (base64); "
                                                    "omit once this WeChat account is bound")
@@ -61,7 +64,8 @@ async def login(request: Request) -> HTTPResponse:
     runtime, ip = request.app.ctx.runtime, client_ip(request)
 
     async def attempt():
-        return await mp_session.login(runtime, body.code, encrypted_data=body.encrypted_data,
+        return await mp_session.login(runtime, body.code, phone_code=body.phone_code,
+                                      encrypted_data=body.encrypted_data,
                                       iv=body.iv, tenant=body.tenant)
 
     token, session = await admin_sessions.throttled_sign_in(runtime.cache, "wechat_mini", ip,

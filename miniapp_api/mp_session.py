@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -105,17 +106,21 @@ def _bind_key(tenant_id: str, openid: str) -> str:
 
 
 def mini_program(runtime) -> WeChatMiniProgram:
-    """The mini-program's WeChat client from notify's settings (WECHAT_APP_ID, ...)."""
+    """The mini-program's WeChat client from notify's settings (WECHAT_APP_ID, ...); one per
+    process and configuration, so that its access token is reused."""
     from notify.wechat import DEFAULT_API_BASE
 
     env = os.environ if runtime.environ is None else runtime.environ
     app_id, secret = env.get("WECHAT_APP_ID", ""), env.get("WECHAT_APP_SECRET", "")
     if not (app_id and secret):
         raise WeChatNotConfigured()
-    timeout = float(env.get("NOTIFY_TIMEOUT_SECONDS") or 5)
-    return WeChatMiniProgram(app_id, secret,
-                             api_base=env.get("WECHAT_API_BASE") or DEFAULT_API_BASE,
-                             timeout=timeout)
+    return _client(app_id, secret, env.get("WECHAT_API_BASE") or DEFAULT_API_BASE,
+                   float(env.get("NOTIFY_TIMEOUT_SECONDS") or 5))
+
+
+@functools.lru_cache(maxsize=4)
+def _client(app_id: str, secret: str, api_base: str, timeout: float) -> WeChatMiniProgram:
+    return WeChatMiniProgram(app_id, secret, api_base=api_base, timeout=timeout)
 
 
 async def _tenant(runtime, named: str | None) -> Tenant:
@@ -133,17 +138,22 @@ async def _tenant(runtime, named: str | None) -> Tenant:
     return tenant
 
 
-async def login(runtime, code: str, *, encrypted_data: str | None = None, iv: str | None = None,
+async def login(runtime, code: str, *, phone_code: str | None = None,
+                encrypted_data: str | None = None, iv: str | None = None,
                 tenant: str | None = None) -> tuple[str, MpSession]:
-    """code (+ the encrypted phone number) → a new session token and its session."""
+    """code (+ the phone number: getPhoneNumber's code, or its encrypted data) → a new session
+    token and its session."""
     owner = await _tenant(runtime, tenant)
     if bool(encrypted_data) != bool(iv):
         raise PhoneDataInvalid("send both encrypted_data and iv (or neither)")
+    if phone_code and encrypted_data:
+        raise PhoneDataInvalid("send phone_code or encrypted_data, not both")
     wechat = mini_program(runtime)
     mini = await wechat.code_to_session(code)
     cache, bind_key = runtime.cache, _bind_key(str(owner.id), mini.openid)
-    if encrypted_data:
-        phone = wechat.decrypt_phone(mini.session_key, encrypted_data, iv or "")
+    if phone_code or encrypted_data:
+        phone = await wechat.phone_number(phone_code) if phone_code else \
+            wechat.decrypt_phone(mini.session_key, encrypted_data or "", iv or "")
         try:
             mobile = validate_mobile(phone)
         except ValidationFailed:

@@ -1,5 +1,6 @@
-"""A fake WeChat API for mini-program login: /cgi-bin/token and /sns/jscode2session, answering
-as WeChat does (errcode 40029 for unknown codes, 40163 for a code used twice)."""
+"""A fake WeChat API for mini-program login: /cgi-bin/token, /sns/jscode2session and
+/wxa/business/getuserphonenumber, answering as WeChat does (errcode 40029 for unknown codes,
+40163 for a code used twice)."""
 from __future__ import annotations
 
 import base64
@@ -19,6 +20,7 @@ class FakeWeChatMini:
         self.app_id, self.app_secret = app_id, app_secret
         self.codes: dict[str, dict[str, str]] = {}
         self.used: set[str] = set()
+        self.phone_codes: dict[str, str] = {}
         self.requests: list[str] = []
         fake = self
 
@@ -27,6 +29,23 @@ class FakeWeChatMini:
                 url = urlparse(self.path)
                 fake.requests.append(url.path)
                 body = fake.answer(url.path, {k: v[0] for k, v in parse_qs(url.query).items()})
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self) -> None:  # noqa: N802
+                url = urlparse(self.path)
+                fake.requests.append(url.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                try:
+                    payload = json.loads(self.rfile.read(length) or b"{}")
+                except ValueError:
+                    payload = {}
+                body = fake.answer_post(url.path, {k: v[0] for k, v in
+                                                   parse_qs(url.query).items()}, payload)
                 data = json.dumps(body).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -55,6 +74,12 @@ class FakeWeChatMini:
                             **({"unionid": unionid} if unionid else {})}
         return code
 
+    def issue_phone_code(self, phone: str) -> str:
+        """What wx getPhoneNumber hands the page in its newer form: a one-time code."""
+        code = "ph-" + base64.urlsafe_b64encode(os.urandom(12)).decode()
+        self.phone_codes[code] = phone
+        return code
+
     def encrypt_phone(self, session_key: str, phone: str, app_id: str | None = None) -> tuple[str, str]:
         """What wx getPhoneNumber hands the page: (encryptedData, iv), both base64."""
         payload = json.dumps({"phoneNumber": phone, "purePhoneNumber": phone, "countryCode": "86",
@@ -80,4 +105,16 @@ class FakeWeChatMini:
                 return {"errcode": 40029, "errmsg": "invalid code"}
             self.used.add(code)
             return self.codes[code]
+        return {"errcode": 404, "errmsg": "unknown api"}
+
+    def answer_post(self, path: str, query: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
+        if path == "/wxa/business/getuserphonenumber":
+            if query.get("access_token") != "fake-token":
+                return {"errcode": 40001, "errmsg": "invalid credential"}
+            phone = self.phone_codes.pop(str(body.get("code", "")), None)
+            if phone is None:
+                return {"errcode": 40029, "errmsg": "invalid code"}
+            return {"errcode": 0, "errmsg": "ok", "phone_info": {
+                "phoneNumber": phone, "purePhoneNumber": phone, "countryCode": "86",
+                "watermark": {"appid": self.app_id, "timestamp": 1}}}
         return {"errcode": 404, "errmsg": "unknown api"}

@@ -232,6 +232,13 @@ async def test_sessions_login_errors_and_the_bound_phone(mp_server, wechat, tena
     await runtime.cache.delete(key)
     expect(mp.get("/mp/envelopes"), 401, "MP_SESSION_INVALID")
 
+    # the newer getPhoneNumber hands a one-time code instead of encrypted data
+    by_code = expect(mp.login("o-zhao", phone_code=wechat.issue_phone_code("13900000404")), 201)
+    assert by_code["mobile"] == "139****0404"
+    expect(mp.login("o-zhao", phone_code="ph-never-issued"), 422, "WECHAT_PHONE_DATA_INVALID")
+    expect(mp.login("o-zhao", "13900000404", phone_code=wechat.issue_phone_code("13900000404")),
+           422, "WECHAT_PHONE_DATA_INVALID")
+
     # logout ends the first session
     mp.token = first["token"]
     expect(mp.get("/mp/session"), 200)

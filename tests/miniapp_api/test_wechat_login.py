@@ -49,3 +49,15 @@ async def test_wrong_credentials_and_an_unreachable_wechat_are_clear_errors(wech
                              timeout=0.5)
     with pytest.raises(WeChatUnavailable):
         await down.code_to_session("any")
+
+
+async def test_the_phone_code_of_the_newer_getphonenumber_gives_the_number_once(mini, wechat):
+    code = wechat.issue_phone_code("13800138001")
+    assert await mini.phone_number(code) == "13800138001"
+    with pytest.raises(PhoneDataInvalid):
+        await mini.phone_number(code)  # one use
+    with pytest.raises(PhoneDataInvalid):
+        await mini.phone_number("never-issued")
+    wrong = WeChatMiniProgram(wechat.app_id, "not-the-secret", api_base=wechat.url, timeout=1)
+    with pytest.raises(WeChatUnavailable):
+        await wrong.phone_number(wechat.issue_phone_code("13800138002"))
