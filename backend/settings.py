@@ -81,6 +81,13 @@ SETTINGS_DOC: tuple[Setting, ...] = (
             "the mini-program names its tenant in the login body"),
     Setting("WECHAT_MINI_SESSION_SECONDS", 7200, "lifetime of a WeChat mini-program session token (kept "
             "in the cache)"),
+    Setting("WECHAT_OAUTH_APP_ID", "", "AppID of the WeChat official account [公众号] whose web OAuth "
+            "(snsapi_base) records the openid of a signing link opened inside WeChat; empty = off"),
+    Setting("WECHAT_OAUTH_APP_SECRET", "", "AppSecret of WECHAT_OAUTH_APP_ID"),
+    Setting("WECHAT_OAUTH_URL", "https://open.weixin.qq.com", "WeChat web OAuth base (the "
+            "authorize page is <base>/connect/oauth2/authorize)"),
+    Setting("WECHAT_OAUTH_API_URL", "https://api.weixin.qq.com", "WeChat API base of the OAuth "
+            "code exchange (<base>/sns/oauth2/access_token)"),
     Setting("ORG_SYNC_CRON", "0 2 * * *", "cron (UTC) of the scheduled DingTalk organisation sync in the job worker"),
     Setting("STORAGE_URL", "", "file store: empty = file://<DATA_DIR>/files; file:///path, or "
             "s3://bucket?endpoint=https://...&region=...&prefix=... (S3-compatible object storage)"),
@@ -184,6 +191,10 @@ class Settings:
     dingtalk_sync_tenant_id: str = ""
     wechat_mini_tenant_id: str = ""
     wechat_mini_session_seconds: int = 7200
+    wechat_oauth_app_id: str = ""
+    wechat_oauth_app_secret: str = ""
+    wechat_oauth_url: str = "https://open.weixin.qq.com"
+    wechat_oauth_api_url: str = "https://api.weixin.qq.com"
     org_sync_cron: str = "0 2 * * *"
     storage_url: str = ""
     s3_access_key: str = ""
@@ -240,6 +251,11 @@ class Settings:
                                     "FRONT_SERVER_MODE")
         if not (60 <= self.wechat_mini_session_seconds <= 30 * 86400):
             raise SettingsError("WECHAT_MINI_SESSION_SECONDS must be 60 to 2592000")
+        if bool(self.wechat_oauth_app_id) != bool(self.wechat_oauth_app_secret):
+            raise SettingsError("WECHAT_OAUTH_APP_ID and WECHAT_OAUTH_APP_SECRET go together")
+        for name in ("WECHAT_OAUTH_URL", "WECHAT_OAUTH_API_URL"):
+            if not getattr(self, name.lower()).startswith(("http://", "https://")):
+                raise SettingsError(f"{name} must be an http(s):// URL")
         if self.max_body_bytes < 1024:
             raise SettingsError("MAX_BODY_BYTES must be at least 1024")
         if self.env == "production":

@@ -5,9 +5,10 @@ from sanic import Sanic
 
 
 def register(app: Sanic) -> None:
-    from miniapp_api import demo, h5, h5_api, mobile_api, mp_api
+    from miniapp_api import demo, h5, h5_api, mobile_api, mp_api, wechat_oauth
 
     app.blueprint(h5.bp)
+    app.blueprint(wechat_oauth.bp)
     app.blueprint(h5_api.bp)
     app.blueprint(mobile_api.bp)
     app.blueprint(mp_api.bp)

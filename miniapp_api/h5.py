@@ -38,14 +38,27 @@ def page(title: str, body: str, status: int = 200) -> HTTPResponse:
 @bp.get("/s/<token:str>")
 @openapi.summary("Open a signing link: starts the signer's identity check")
 async def open_link(request: Request, token: str) -> HTTPResponse:
+    from miniapp_api import wechat_oauth
+
     try:
         link = await signing_links.open_link(token)
     except AppError as exc:
-        return page("链接不可用", f"<p>{htmllib.escape(exc.message)}</p>"
-                    f"<p><small>{exc.code}</small></p>", status=exc.status)
-    response = redirect(f"/h5/links/{link.id}/start")
+        return error_page(exc)
+    if wechat_oauth.wanted(request):  # inside WeChat, where configured: OAuth first
+        return wechat_oauth.authorize_redirect(request, str(link.id))
+    return with_session(request, str(link.id))
+
+
+def error_page(exc: AppError, title: str = "链接不可用") -> HTTPResponse:
+    return page(title, f"<p>{htmllib.escape(exc.message)}</p>"
+                f"<p><small>{exc.code}</small></p>", status=exc.status)
+
+
+def with_session(request: Request, link_id: str) -> HTTPResponse:
+    """The redirect to the link's start page, with the H5 session cookie bound to that link."""
+    response = redirect(f"/h5/links/{link_id}/start")
     response.add_cookie(session.COOKIE_NAME, session.issue(request.app.ctx.runtime.session_key,
-                        str(link.id)), httponly=True, samesite="Lax",
+                        link_id), httponly=True, samesite="Lax",
                         secure=request.scheme == "https", max_age=session.SESSION_SECONDS)
     return response
 
