@@ -76,6 +76,17 @@ def authorize(wechat: FakeWeChatOAuth, location: str) -> str:
     return answer.headers["location"]
 
 
+def test_the_settings_go_together_and_need_http_urls():
+    from backend.settings import Settings, SettingsError
+
+    assert Settings.from_env({}).wechat_oauth_app_id == ""
+    for env in ({"WECHAT_OAUTH_APP_ID": "wx1"}, {"WECHAT_OAUTH_APP_SECRET": "s"},
+                {"WECHAT_OAUTH_URL": "open.weixin.qq.com"},
+                {"WECHAT_OAUTH_API_URL": "ftp://api.weixin.qq.com"}):
+        with pytest.raises(SettingsError, match="WECHAT_OAUTH"):
+            Settings.from_env(env)
+
+
 # -- the state and the code exchange ----------------------------------------------------------
 def test_the_state_is_bound_to_the_link_and_short_lived():
     key, link_id = b"k" * 32, "6f1c2a4e-9b7d-4c1e-8f00-123456789abc"
