@@ -256,3 +256,25 @@ async def test_identity_checks_in_an_envelope_are_billed_to_its_unit_and_line(fa
     fapi.post(path(envelope, signer_of(envelope, "policyholder"), "/identity"), {})
     event = await UsageEvent.get(kind="identity.three_factor")
     assert (event.unit_ref, event.business_line) == ("branch-sh", "renewal")
+
+
+def test_a_hard_quota_refuses_the_signature_and_the_issue_beyond_it(fapi):
+    import_examples(fapi)
+    plan = fapi.request("PUT", "/api/v1/billing/plan", json={"name": "x", "items": {
+        "signature.sm2": {"unit_price": 50, "quota": 1},
+        "envelope.created": {"unit_price": 10, "quota": 2}}})
+    assert plan.status_code == 200, plan.text
+    first = create(fapi, receipt("Q-1"))
+    second = create(fapi, receipt("Q-2"))
+    refused = fapi.post("/api/v1/envelopes", receipt("Q-3"), headers=OP)
+    assert refused.status_code == 402 and refused.json()["code"] == "QUOTA_EXCEEDED"
+    sign_as(fapi, first, "policyholder")
+    holder = signer_of(second, "policyholder")
+    set_password(fapi, holder)
+    started = fapi.post(path(second, holder, "/intent"), {}).json()
+    fapi.post(f"/api/v1/identity/intents/{started['id']}/confirm", {"password": PASSWORD})
+    over = fapi.post(path(second, holder, "/sign"),
+                     {"intent_id": started["id"], "signature": {"strokes": strokes()}})
+    assert over.status_code == 402 and over.json()["code"] == "QUOTA_EXCEEDED"
+    assert signer_of(fapi.get(f"/api/v1/envelopes/{second['id']}").json(),
+                     "policyholder")["status"] == "ready"  # nothing signed, turn kept

@@ -246,6 +246,7 @@ async def sign(tenant: Tenant, runtime, envelope: Envelope, signer: EnvelopeSign
                batch_purpose: str | None = None) -> dict[str, Any]:
     await check_ready_to_sign(runtime, envelope, signer)
     challenge = await _check_intent(tenant, envelope, signer, intent_id, batch_purpose)
+    await metering.check_quota(tenant, "signature.sm2")  # a hard quota refuses with 402
     person = await Person.get(id=signer.person_id)
     id_number = runtime.cipher.decrypt(person.id_number_enc, "person.id_number")
     async with signing_turn(runtime, envelope, signer):
