@@ -33,10 +33,11 @@ raises ``QuotaExceeded`` (402). The hold is consumed by the call's ``meter`` (sa
 event key given to ``hold_for``), in the metering transaction, and released when the call ends
 without metering (the request scope; holds outside a request expire after ``HOLD_SECONDS``).
 So concurrent calls at the last units pass exactly up to the limit. Events metered without a
-prior ``check_quota`` (a person's signature in an issued envelope, SMS the platform sends itself:
-signing links, reminders, intent codes) are never refused after the fact: they count, and later
-calls see them. Gated calls: seal apply, envelope issue, identity checks (API and the envelope
-identity step), ``POST /api/v1/messages`` (SMS), the evidence report (``timestamp``).
+prior ``check_quota`` (SMS the platform sends itself: signing links, reminders, intent codes)
+are never refused after the fact: they count, and later calls see them. Gated calls: seal
+apply, envelope issue, identity checks (API and the envelope identity step), a person's
+signature in an envelope, ``POST /api/v1/messages`` (SMS), the evidence report
+(``timestamp``).
 """
 from __future__ import annotations
 
