@@ -156,6 +156,12 @@ def private_key_from_der(der: bytes, password: bytes | str | None = None) -> tup
             if password is None:
                 raise ValueError("private key is encrypted: a password is required")
             der = _decrypt_pkcs8(der, password)
+            try:
+                return _from_plain_der(der)
+            except (ValueError, KeyError, TypeError, IndexError):
+                # a wrong password passes the padding check about once in 256 tries and
+                # leaves garbage: that is still a wrong password, not a malformed key
+                raise DecryptionError("wrong password (the decrypted key is not DER)") from None
         elif password is not None:
             raise ValueError("a password was given but the private key is not encrypted")
         return _from_plain_der(der)
