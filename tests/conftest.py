@@ -108,13 +108,36 @@ def prepared_database(test_settings):
     return test_settings
 
 
+_WIPE_SCRIPT: list[str] = []
+
+
+async def _wipe_script(conn) -> str:
+    """DELETE every model table (foreign keys not checked) and restart the id sequences:
+    the same empty state as TRUNCATE ... RESTART IDENTITY, about 4x faster on small tables
+    (TRUNCATE makes and fsyncs a new file per table and index, ~0.25 s per test here)."""
+    if not _WIPE_SCRIPT:
+        from tortoise import Tortoise
+
+        tables = sorted({m._meta.db_table for app in Tortoise.apps.values()
+                         for m in app.values()})
+        rows = await conn.execute_query_dict(
+            "SELECT sequence_name FROM information_schema.sequences "
+            "WHERE sequence_schema = current_schema()")
+        _WIPE_SCRIPT.append(
+            "BEGIN; SET LOCAL session_replication_role = replica; "
+            + " ".join(f'DELETE FROM "{t}";' for t in tables)
+            + " ".join(f"SELECT setval('{r['sequence_name']}', 1, false);" for r in rows
+                       if any(r["sequence_name"].startswith(f"{t}_") for t in tables))
+            + " COMMIT;")
+    return _WIPE_SCRIPT[0]
+
+
 async def _wipe(settings) -> None:
     import redis.asyncio as redis_asyncio
     from tortoise import Tortoise
 
-    tables = sorted({m._meta.db_table for app in Tortoise.apps.values() for m in app.values()})
-    await Tortoise.get_connection("default").execute_script(
-        f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+    conn = Tortoise.get_connection("default")
+    await conn.execute_script(await _wipe_script(conn))
     client = redis_asyncio.from_url(settings.redis_url)
     await client.flushdb()
     await client.aclose()
