@@ -55,8 +55,9 @@ SETTINGS_DOC: tuple[Setting, ...] = (
     Setting("RISK_ALERT_NOTIFY", "", "send risk alerts as 'channel:recipient' (e.g. dingtalk:manager01)"),
     Setting("SEAL_ADMIN_CHECK", True, "seal management needs a security administrator (X-Operator); "
             "false only for demos"),
-    Setting("CALLBACK_MAX_ATTEMPTS", 16, "attempts per status callback (exponential backoff, ~1 hour "
-            "of retries with the default delay)"),
+    Setting("CALLBACK_MAX_ATTEMPTS", 24, "attempts per round of a status callback (backoff doubling "
+            "from JOB_RETRY_DELAY_SECONDS up to 15 min, full jitter: ~1 h 53 min on average with the "
+            "defaults); POST /api/v1/callbacks/<id>/redeliver starts another round"),
     Setting("AUTO_MIGRATE", True, "apply database migrations at start-up"),
     Setting("DEMO_DATA", False, "create a demo tenant at start-up (run.sh sets it)"),
     Setting("LOG_LEVEL", "INFO", "log level"),
@@ -172,7 +173,7 @@ class Settings:
     risk_max_uses_per_hour: int = 200
     risk_alert_notify: str = ""
     seal_admin_check: bool = True
-    callback_max_attempts: int = 16
+    callback_max_attempts: int = 24
     auto_migrate: bool = True
     demo_data: bool = False
     log_level: str = "INFO"

@@ -82,6 +82,16 @@ async def send_test(request: Request, endpoint_id: str) -> HTTPResponse:
     return json({"event_id": str(event.id)}, status=202)
 
 
+@bp.post("/<endpoint_id:str>/redeliver")
+@openapi.summary("Give the endpoint's failed deliveries another round of attempts")
+@openapi.secured("AppSignature")
+@authenticated
+async def redeliver(request: Request, endpoint_id: str) -> HTTPResponse:
+    endpoint = await service.get_endpoint(request.ctx.tenant, endpoint_id)
+    return json({"requeued": await outbox.redeliver_failed(request.app.ctx.runtime, endpoint)},
+                status=202)
+
+
 @bp.get("/<endpoint_id:str>/deliveries")
 @openapi.summary("The endpoint's delivery log: every event, status and attempt")
 @openapi.secured("AppSignature")

@@ -41,6 +41,28 @@ async def emit(tenant: Tenant | str, runtime, event_type: str, data: dict[str, A
     return event
 
 
+async def redeliver_failed(runtime, endpoint: CallbackEndpoint) -> int:
+    """Give the endpoint's failed deliveries another round of attempts (after an outage longer
+    than a round); the receiver de-duplicates by event id as always."""
+    from tortoise.transactions import in_transaction
+
+    from backend import audit
+
+    async with in_transaction("default"):
+        failed = await CallbackDelivery.filter(endpoint_id=endpoint.id, status="failed") \
+            .select_for_update()
+        for delivery in failed:
+            delivery.status = "pending"
+            await delivery.save(update_fields=["status"])
+            await runtime.jobs.enqueue(DELIVER_JOB, key=f"callback:{delivery.id}:{delivery.attempts}",
+                                       delivery_id=str(delivery.id),
+                                       retries=runtime.settings.callback_max_attempts,
+                                       retry_delay=runtime.settings.job_retry_delay_seconds)
+        await audit.record("callback.redeliver", f"callback:{endpoint.id}",
+                           details={"deliveries": len(failed)})
+    return len(failed)
+
+
 def body_of(event: CallbackEvent) -> bytes:
     return json.dumps({"event_id": str(event.id), "type": event.type,
                        "created_at": event.created_at.isoformat(), "data": event.data},

@@ -57,3 +57,31 @@ async def test_other_tenants_cannot_read_the_delivery_log(api, receiver, server,
     with ApiClient(server, other_tenant.app_key, other_tenant.app_secret) as other:
         assert other.get(f"/api/v1/callbacks/{endpoint['id']}/deliveries").status_code == 404
         assert other.post(f"/api/v1/callbacks/{endpoint['id']}/test").status_code == 404
+
+
+async def test_failed_deliveries_get_another_round_after_a_long_outage(api, receiver, run_jobs,
+                                                                       test_settings):
+    endpoint = register(api, receiver)
+    receiver.fail_next(test_settings.callback_max_attempts, status=503)
+    sent = api.post(f"/api/v1/callbacks/{endpoint['id']}/test").json()
+    failed = await settled(api, endpoint, run_jobs)
+    assert failed["status"] == "failed"
+    assert failed["attempts"] == test_settings.callback_max_attempts
+    again = api.post(f"/api/v1/callbacks/{endpoint['id']}/redeliver")
+    assert again.status_code == 202 and again.json() == {"requeued": 1}
+    done = await settled(api, endpoint, run_jobs)
+    assert done["status"] == "delivered"
+    assert done["attempts"] == test_settings.callback_max_attempts + 1
+    assert receiver.received[-1]["event_id"] == sent["event_id"]  # same id: de-duplicated
+    assert api.post(f"/api/v1/callbacks/{endpoint['id']}/redeliver").json() == {"requeued": 0}
+
+
+async def settled(api, endpoint: dict, run_jobs) -> dict:
+    """Run the job worker until the endpoint's only delivery is no longer pending (a burst
+    worker may stop between two quick retries on a busy machine)."""
+    for _ in range(10):
+        await run_jobs()
+        (delivery,) = api.get(f"/api/v1/callbacks/{endpoint['id']}/deliveries").json()["items"]
+        if delivery["status"] != "pending":
+            return delivery
+    raise AssertionError(f"delivery still pending: {delivery}")
