@@ -24,7 +24,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from backend.client import ApiClient  # noqa: E402
-from backend.flows_client import (COMPANY, OPERATOR, approver, company, expect,  # noqa: E402
+from backend.flows_client import (OPERATOR, approver, company, expect,  # noqa: E402
                                   make_seal, person, sign_as, signer_of, signer_path)
 
 CLAUSES = [{"id": "c1", "title": "责任免除", "text": "因投保人、被保险人故意行为造成的损失，保险人不负赔偿责任。"}]

@@ -48,7 +48,7 @@ def agent(n: int) -> dict:
 async def test_agent_agreements_from_batch_to_lapse(fapi, run_jobs, runtime):
     import_examples(fapi)
     insurer_seal = make_seal(fapi)
-    agent_seal = make_seal(fapi, grantees=("AG-0000", "AG-0001"), kind="contract")
+    make_seal(fapi, grantees=("AG-0000", "AG-0001"), kind="contract")  # the agents' own grants
     yesterday = (dt.date.today() - dt.timedelta(days=1)).isoformat()
     items = [{"business_no": f"AGR-{n}", "params": {}, "signers": [
         agent(n), company("insurer", insurer_seal, stage=2)]} for n in range(3)]

@@ -7,12 +7,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from tortoise.transactions import in_transaction
 
 from backend.models.envelope import Envelope, EnvelopeSigner
 from backend.models.seal import SealGrant
 from backend.models.tenant import Tenant
-from backend.services.envelopes.state import transition
 from backend.services.seals.grants import revoke_grant
 
 AGREEMENT_TYPE = "agent_agreement"
@@ -20,7 +18,7 @@ AGREEMENT_TYPE = "agent_agreement"
 
 async def lapse_agent(tenant: Tenant, runtime, agent_ref: str, *, reason: str,
                       actor: str) -> dict[str, Any]:
-    from backend.services.envelopes.decide import stop_pending
+    from backend.services.envelopes.decide import OPEN, end_open
 
     grants = await SealGrant.filter(seal__tenant_id=tenant.id, grantee_type="user",
                                     grantee_ref=agent_ref, revoked_at=None)
@@ -29,17 +27,10 @@ async def lapse_agent(tenant: Tenant, runtime, agent_ref: str, *, reason: str,
                            actor=actor)
     pending = await EnvelopeSigner.filter(
         ref=agent_ref, status__in=("waiting", "ready"), envelope__tenant_id=tenant.id,
-        envelope__status__in=("draft", "sent", "signing")).values_list("envelope_id", flat=True)
-    stopped = []
-    for envelope_id in sorted(set(pending)):
-        async with in_transaction("default"):
-            envelope = await Envelope.filter(id=envelope_id).select_for_update().first()
-            if envelope.status not in ("draft", "sent", "signing"):
-                continue
-            await stop_pending(envelope)
-            await transition(envelope, runtime, "voided", actor=actor,
-                             reason=f"agent {agent_ref} lapsed: {reason}"[:300])
-            stopped.append(str(envelope.id))
+        envelope__status__in=OPEN).values_list("envelope_id", flat=True)
+    stopped = [str(envelope_id) for envelope_id in sorted(set(pending))
+               if await end_open(runtime, envelope_id, "voided", actor=actor,
+                                 reason=f"agent {agent_ref} lapsed: {reason}")]
     return {"agent_ref": agent_ref, "grants_revoked": [str(g.id) for g in grants],
             "envelopes_stopped": stopped}
 

@@ -184,8 +184,7 @@ async def progress_of(batch: EnvelopeBatch) -> dict[str, Any]:
 async def terminate(tenant: Tenant, runtime, batch_id: str, *, reason: str,
                     actor: str) -> dict[str, Any]:
     """批量解除: stop the items not yet made, void the batch's envelopes not yet final."""
-    from backend.services.envelopes.decide import stop_pending
-    from backend.services.envelopes.state import transition
+    from backend.services.envelopes.decide import OPEN, end_open
 
     async with in_transaction("default"):
         batch = await EnvelopeBatch.filter(id=(await get_batch(tenant, batch_id)).id) \
@@ -198,15 +197,11 @@ async def terminate(tenant: Tenant, runtime, batch_id: str, *, reason: str,
             status="terminated")
         await audit.record("envelope.batch.terminate", f"batch:{batch.id}", actor=actor,
                            tenant_id=str(tenant.id), details={"reason": reason[:200]})
-    open_ids = await Envelope.filter(batch_id=batch.id, status__in=("draft", "sent", "signing")) \
+    open_ids = await Envelope.filter(batch_id=batch.id, status__in=OPEN) \
         .values_list("id", flat=True)
     for envelope_id in open_ids:
-        async with in_transaction("default"):
-            envelope = await Envelope.filter(id=envelope_id).select_for_update().first()
-            if envelope.status in ("draft", "sent", "signing"):
-                await stop_pending(envelope)
-                await transition(envelope, runtime, "voided", actor=actor,
-                                 reason=f"batch terminated: {reason}"[:300])
+        await end_open(runtime, envelope_id, "voided", actor=actor,
+                       reason=f"batch terminated: {reason}")
     return await progress_of(batch)
 
 

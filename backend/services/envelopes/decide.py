@@ -86,6 +86,22 @@ async def reject(tenant: Tenant, runtime, envelope_id: str, signer_id: str, *, c
                          data={"signer_id": str(signer.id), "role": signer.role})
 
 
+OPEN = ("draft", "sent", "signing")
+
+
+async def end_open(runtime, envelope_id, to: str, *, actor: str, reason: str,
+                   still=lambda envelope: True) -> bool:
+    """In its own transaction: lock the envelope and, when it is still open (and ``still``
+    holds), stop its pending signers and move it to ``to``; False when it ended meanwhile."""
+    async with in_transaction("default"):
+        envelope = await Envelope.filter(id=envelope_id).select_for_update().first()
+        if envelope.status not in OPEN or not still(envelope):
+            return False
+        await stop_pending(envelope)
+        await transition(envelope, runtime, to, actor=actor, reason=reason[:300])
+        return True
+
+
 async def stop_pending(envelope: Envelope) -> None:
     """Signers not yet done are stopped and their links revoked (caller's transaction)."""
     await EnvelopeSigner.filter(envelope_id=envelope.id,

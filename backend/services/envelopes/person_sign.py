@@ -15,6 +15,7 @@ from tortoise.transactions import in_transaction
 
 from backend import audit
 from backend.errors import ValidationFailed
+from backend.ids import parse_uuid
 from backend.models.document import DocumentRevision
 from backend.models.envelope import Envelope, EnvelopeSigner
 from backend.models.identity import IdentityCheck, Person
@@ -173,8 +174,8 @@ async def _check_intent(tenant: Tenant, envelope: Envelope, signer: EnvelopeSign
         return None
     if not intent_id:
         raise intent.IntentNotFound("confirm the intent first (intent_id)")
-    challenge = await intent.IntentChallenge.get_or_none(id=intent_id, tenant_id=tenant.id) \
-        if _is_uuid(intent_id) else None
+    challenge = await intent.IntentChallenge.get_or_none(
+        id=parse_uuid(intent_id, intent.IntentNotFound), tenant_id=tenant.id)
     if challenge is None or challenge.confirmed_at is None:
         raise intent.IntentNotFound("no confirmed intent with this id")
     if challenge.person_id != signer.person_id or \
@@ -187,15 +188,6 @@ async def _check_intent(tenant: Tenant, envelope: Envelope, signer: EnvelopeSign
             raise ValidationFailed("the intent confirmed another document",
                                    code="INTENT_DOCUMENT_MISMATCH")
     return challenge
-
-
-def _is_uuid(value: str) -> bool:
-    import uuid
-    try:
-        uuid.UUID(str(value))
-        return True
-    except ValueError:
-        return False
 
 
 # -- signing ---------------------------------------------------------------------------------

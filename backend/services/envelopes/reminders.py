@@ -12,7 +12,7 @@ from backend.models.envelope import Envelope, EnvelopeSigner
 from backend.models.identity import Person
 from backend.models.tenant import Tenant
 from backend.services import signing_links
-from backend.services.envelopes.state import now, transition
+from backend.services.envelopes.state import now
 
 log = logging.getLogger(__name__)
 
@@ -52,21 +52,14 @@ async def remind(tenant: Tenant, runtime, envelope_id: str) -> list[str]:
 
 async def expire_overdue(runtime, limit: int = 500) -> int:
     """Envelopes past their deadline become expired (each in its own transaction)."""
-    from backend.services.envelopes.decide import stop_pending
+    from backend.services.envelopes.decide import end_open
 
     overdue = await Envelope.filter(status__in=("sent", "signing"), deadline_at__lt=now()) \
         .limit(limit).values_list("id", flat=True)
-    count = 0
-    for envelope_id in overdue:
-        async with in_transaction("default"):
-            envelope = await Envelope.filter(id=envelope_id).select_for_update().first()
-            if envelope.status not in ("sent", "signing") or envelope.deadline_at >= now():
-                continue
-            await stop_pending(envelope)
-            await transition(envelope, runtime, "expired", actor="system:deadline",
-                             reason="the signing deadline passed")
-            count += 1
-    return count
+    return sum([await end_open(runtime, envelope_id, "expired", actor="system:deadline",
+                               reason="the signing deadline passed",
+                               still=lambda envelope: envelope.deadline_at < now())
+                for envelope_id in overdue])
 
 
 async def send_due_reminders(runtime, within_hours: int = 24, limit: int = 500) -> int:
