@@ -6,8 +6,11 @@ Every call checks its answer and raises ``FlowError`` with the server's error bo
 """
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
 import math
+import pathlib
 from typing import Any
 
 ADMIN = {"X-Operator": "sec-admin-01"}
@@ -15,6 +18,9 @@ OPERATOR = {"X-Operator": "u-clerk-1", "X-Operator-Unit": "branch-sh", "X-Operat
 COMPANY = "测试人寿保险股份有限公司"
 PASSWORD = "q1w2e3r4"
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+TEMPLATES = pathlib.Path(__file__).resolve().parents[1] / "templates"
 
 
 class FlowError(RuntimeError):
@@ -31,6 +37,20 @@ def expect(response, *codes: int) -> Any:
 
 def utc(**delta: float) -> str:
     return (dt.datetime.now(dt.timezone.utc) + dt.timedelta(**delta)).isoformat()
+
+
+def sample(code: str) -> dict:
+    """The parameters of a shipped example template (``templates/<code>.sample.json``)."""
+    return json.loads((TEMPLATES / f"{code}.sample.json").read_text())
+
+
+def form_pdf(title: str, *lines: str) -> str:
+    """A small uploaded form (title + lines, CJK font), base64 for ``pdf_base64``."""
+    from documents.build import FormSpec, Paragraph, Title, build_form
+
+    blocks = (Title(title), *(Paragraph(line) for line in lines))
+    pdf = build_form(FormSpec(code="demo", title=title, blocks=blocks, issuer="演示")).pdf
+    return base64.b64encode(pdf).decode()
 
 
 def id_number(serial: int, birth: str = "19800101", region: str = "110105") -> str:

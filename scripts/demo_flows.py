@@ -12,7 +12,6 @@ sets) and a job worker for the batch (in the demo, jobs run inside the server).
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
 import pathlib
@@ -25,21 +24,10 @@ sys.path.insert(0, str(ROOT))
 
 from backend.client import ApiClient  # noqa: E402
 from backend.flows_client import (OPERATOR, approver, company, expect,  # noqa: E402
-                                  make_seal, person, sign_as, signer_of, signer_path)
+                                  form_pdf, make_seal, person, sample, sign_as, signer_of,
+                                  signer_path)
 
 CLAUSES = [{"id": "c1", "title": "责任免除", "text": "因投保人、被保险人故意行为造成的损失，保险人不负赔偿责任。"}]
-
-
-def sample(code: str) -> dict:
-    return json.loads((ROOT / "templates" / f"{code}.sample.json").read_text())
-
-
-def form_pdf(title: str, *lines: str) -> str:
-    from documents.build import FormSpec, Paragraph, Title, build_form
-
-    blocks = (Title(title), *(Paragraph(line) for line in lines))
-    pdf = build_form(FormSpec(code="demo", title=title, blocks=blocks, issuer="演示")).pdf
-    return base64.b64encode(pdf).decode()
 
 
 class Demo:

@@ -2,21 +2,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import pathlib
 import subprocess
 
+from backend.flows_client import COMPANY, sample  # noqa: F401 - the tests' import path
+from backend.flows_client import OPERATOR as OP  # user u-clerk-1 of unit branch-sh
 from tests.conftest import ROOT
 
 TEMPLATES = ROOT / "templates"
 CODES = sorted(p.name[:-5] for p in TEMPLATES.glob("*.json") if not p.name.endswith(".sample.json"))
-COMPANY = "测试人寿保险股份有限公司"
-#: The acting person: user u-clerk-1 of unit branch-sh.
-OP = {"X-Operator": "u-clerk-1", "X-Operator-Unit": "branch-sh", "X-Operator-Roles": "clerk"}
-
-
-def sample(code: str) -> dict:
-    return json.loads((TEMPLATES / f"{code}.sample.json").read_text())
 
 
 def import_examples(api) -> dict[str, dict]:

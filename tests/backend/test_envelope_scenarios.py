@@ -3,8 +3,8 @@ signed in its order by persons (identity, clauses, intent, handwriting) and comp
 seal), approved by leaders where needed, and its final document verifies."""
 from __future__ import annotations
 
-import base64
 
+from backend.flows_client import form_pdf
 from sign.verify import verify
 from tests.backend.envelope_testkit import (approver, company, create, document, make_seal,
                                             path, person, sign_as, signer_of)
@@ -44,14 +44,6 @@ def test_p_and_c_policy_signed_by_customer_then_sealed_by_insurer(fapi):
     assert kinds.count("clause_ack") == 2 and kinds.count("clause_shown") == 2
     assert kinds.index("clause_ack") < kinds.index("signature")
     assert "identity_check" in kinds and "intent" in kinds and events["chain"]["ok"]
-
-
-def form_pdf(title: str, *lines: str) -> str:
-    from documents.build import FormSpec, Paragraph, Title, build_form
-
-    blocks = (Title(title), *(Paragraph(line) for line in lines))
-    pdf = build_form(FormSpec(code="t", title=title, blocks=blocks, issuer="测试")).pdf
-    return base64.b64encode(pdf).decode()
 
 
 def test_application_change_and_beneficiary_forms_are_signed_by_two_parties(fapi):
