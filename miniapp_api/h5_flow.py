@@ -13,6 +13,7 @@ import dataclasses
 from typing import Any
 
 from backend.errors import Conflict
+from backend.ids import parse_uuid
 from backend.models.envelope import Envelope, EnvelopeSigner
 from backend.models.identity import IntentChallenge
 from backend.models.signing_link import SigningLink
@@ -150,8 +151,8 @@ async def start_intent(runtime, ctx: LinkContext, *, ip: str = "") -> dict[str, 
 
 async def _own_challenge(ctx: LinkContext, intent_id: str) -> IntentChallenge:
     """Only a challenge started for this signer's signing can be answered through its link."""
-    challenge = await IntentChallenge.get_or_none(id=intent_id, tenant_id=ctx.tenant.id) \
-        if person_sign._is_uuid(intent_id) else None  # noqa: SLF001 - shared check
+    challenge = await IntentChallenge.get_or_none(
+        id=parse_uuid(intent_id, intent.IntentNotFound), tenant_id=ctx.tenant.id)
     if challenge is None or challenge.person_id != ctx.signer.person_id or \
             challenge.purpose != person_sign.intent_purpose(ctx.envelope, ctx.signer):
         raise intent.IntentNotFound()
