@@ -27,6 +27,7 @@ def corpus_dir() -> pathlib.Path:
 # --------------------------------------------------------------------------------------------
 import asyncio  # noqa: E402
 import os  # noqa: E402
+import shutil  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -342,3 +343,27 @@ def fapi(files_server, tenant):
 
     with ApiClient(files_server, tenant.app_key, tenant.app_secret) as client:
         yield client
+
+
+def start_chromium(profile_dir, flags, mobile_emulation: dict | None = None):
+    """Headless Debian Chromium driven by chromedriver (selenium); fails, never skips, when
+    either is missing (``scripts/setup_env.sh`` installs them as root)."""
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:  # pragma: no cover - see requirements.txt
+        pytest.fail("selenium is required (pip install selenium)", pytrace=False)
+    binary, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
+    if not binary or not driver_path:
+        pytest.fail("chromium and chromium-driver are required (scripts/setup_env.sh installs "
+                    "them as root)", pytrace=False)
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for flag in flags:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={profile_dir}")
+    if mobile_emulation:
+        options.add_experimental_option("mobileEmulation", mobile_emulation)
+    driver = webdriver.Chrome(options=options, service=Service(driver_path))
+    driver.set_page_load_timeout(30)
+    return driver

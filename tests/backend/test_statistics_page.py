@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import shutil
 
 import httpx
 import pytest
@@ -16,6 +15,7 @@ from backend.models.audit import AuditEntry
 from backend.models.org import Unit
 from backend.services import stat_counters
 from tests.backend.org_testkit import ORG_TENANT_ID, bearer, make_seal
+from tests.conftest import start_chromium
 
 BJT = dt.timezone(dt.timedelta(hours=8))
 CHROME_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -59,22 +59,7 @@ async def generate() -> dict[str, int]:
 
 @pytest.fixture
 def chrome(tmp_path):
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:  # pragma: no cover - see requirements.txt
-        pytest.fail("selenium is required (pip install selenium)", pytrace=False)
-    binary, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
-    if not binary or not driver_path:
-        pytest.fail("chromium and chromium-driver are required (scripts/setup_env.sh installs "
-                    "them as root)", pytrace=False)
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for flag in CHROME_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path / 'chromium-profile'}")
-    driver = webdriver.Chrome(options=options, service=Service(driver_path))
-    driver.set_page_load_timeout(30)
+    driver = start_chromium(tmp_path / "chromium-profile", CHROME_FLAGS)
     yield driver
     driver.quit()
 

@@ -6,7 +6,6 @@ events (x, y, time, pressure) and downloads a PDF whose signature verifies."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import httpx
 import pytest
@@ -14,6 +13,7 @@ import pytest
 from backend.models.envelope import EnvelopeSigner
 from sign.verify import verify
 from tests.backend.envelope_testkit import person
+from tests.conftest import start_chromium
 from tests.miniapp_api.h5_testkit import CLAUSES, issue_envelope, issue_link, last_sms_code
 
 WIDTH, HEIGHT = 375, 667
@@ -27,25 +27,9 @@ WAIT = 30
 
 @pytest.fixture
 def phone_browser(tmp_path):
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:  # pragma: no cover - see requirements.txt
-        pytest.fail("selenium is required (pip install selenium)", pytrace=False)
-    binary, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
-    if not binary or not driver_path:
-        pytest.fail("chromium and chromium-driver are required (scripts/setup_env.sh installs "
-                    "them as root)", pytrace=False)
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for flag in CHROME_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path / 'chromium-profile'}")
-    options.add_experimental_option("mobileEmulation", {
+    driver = start_chromium(tmp_path / "chromium-profile", CHROME_FLAGS, {
         "deviceMetrics": {"width": WIDTH, "height": HEIGHT, "pixelRatio": 2.0, "touch": True},
         "userAgent": PHONE_UA})
-    driver = webdriver.Chrome(options=options, service=Service(driver_path))
-    driver.set_page_load_timeout(30)
     yield driver
     driver.quit()
 
