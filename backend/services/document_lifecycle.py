@@ -125,6 +125,18 @@ def _placement(pdf: bytes, definition: dict, role: str | None, page: int | None,
     return Placement(page=pi + 1, rect=(cx - w / 2, cy - h / 2, w, h), size=w)
 
 
+async def placement_in(doc: Document, pdf: bytes, *, role: str | None, page: int | None = None,
+                       rect: tuple | None = None, keyword: str | None = None,
+                       size: float = 120.0):
+    """Where a signature goes in ``pdf`` (the content of ``doc``): explicit, or the signing
+    position of ``role`` in the template version the document was made from."""
+    definition = {}
+    if doc.template_version_id:
+        from backend.models.template import TemplateVersion
+        definition = (await TemplateVersion.get(id=doc.template_version_id)).definition
+    return await file_store.run(_placement, pdf, definition, role, page, rect, keyword, size)
+
+
 async def seal(tenant: Tenant, runtime, caller: Caller, document_id: str, *, seal_id: str,
                company_name: str, role: str | None = None, page: int | None = None,
                rect: tuple | None = None, keyword: str | None = None, size: float = 120.0,
@@ -137,12 +149,8 @@ async def seal(tenant: Tenant, runtime, caller: Caller, document_id: str, *, sea
     if doc.status in FINAL:
         raise DocumentStateInvalid(f"the document is {doc.status}")
     current = await file_store.get(runtime, doc.current_sha256)
-    definition = {}
-    if doc.template_version_id:
-        from backend.models.template import TemplateVersion
-        definition = (await TemplateVersion.get(id=doc.template_version_id)).definition
-    placement = await file_store.run(_placement, current, definition, role, page, rect, keyword,
-                                     size)
+    placement = await placement_in(doc, current, role=role, page=page, rect=rect,
+                                   keyword=keyword, size=size)
     sealed = await seal_document(tenant, runtime, seal_id=seal_id, company_name=company_name,
                                  pdf=current, placement=placement, use=use_request)
     return await add_revision(

@@ -102,15 +102,11 @@ async def current_pdf(runtime, envelope: Envelope) -> tuple[Document, bytes]:
 
 
 async def placement_for(doc: Document, pdf: bytes, position: dict[str, Any], role: str):
-    definition: dict = {}
-    if doc.template_version_id:
-        from backend.models.template import TemplateVersion
-        definition = (await TemplateVersion.get(id=doc.template_version_id)).definition
+    """A signer's ``position`` (template role, page + rect, or keyword) resolved in ``pdf``."""
     rect = tuple(position["rect"]) if position.get("rect") else None
-    return await file_store.run(
-        document_lifecycle._placement, pdf, definition,  # noqa: SLF001 - shared resolver
-        position.get("role") or role, position.get("page"), rect, position.get("keyword"),
-        float(position.get("size") or 120.0))
+    return await document_lifecycle.placement_in(
+        doc, pdf, role=position.get("role") or role, page=position.get("page"), rect=rect,
+        keyword=position.get("keyword"), size=float(position.get("size") or 120.0))
 
 
 async def commit_signature(tenant: Tenant, runtime, envelope: Envelope, signer: EnvelopeSigner,
