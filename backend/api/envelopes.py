@@ -21,12 +21,11 @@ from backend.api.idempotent import respond_idempotent
 from backend.api.middleware import authenticated, client_ip
 from backend.api.templates import caller, decode_pdf, pdf_response
 from backend.errors import ValidationFailed
-from backend.models.envelope import ENVELOPE_STATES, Envelope
 from backend.services import file_store
 from backend.services.envelopes import (agents, batch, batch_sign, create, decide, flow,
                                         materials, person_sign, reminders, void)
 from backend.services.envelopes.spec import EnvelopeSpec
-from backend.services.envelopes.state import get_envelope, get_signer, show
+from backend.services.envelopes.state import get_envelope, get_signer, search, show
 
 bp = Blueprint("envelopes", url_prefix="/api/v1")
 
@@ -205,22 +204,12 @@ async def envelope_create(request: Request) -> HTTPResponse:
 @openapi.secured("AppSignature")
 @authenticated
 async def envelope_search(request: Request) -> HTTPResponse:
-    args, tenant = request.args, request.ctx.tenant
-    query = Envelope.filter(tenant_id=tenant.id)
-    for name in ("business_no", "doc_type", "batch_id"):
-        if args.get(name):
-            query = query.filter(**{name: args.get(name)})
-    if args.get("status"):
-        if args.get("status") not in ENVELOPE_STATES:
-            raise ValidationFailed("unknown status", code="QUERY_INVALID")
-        query = query.filter(status=args.get("status"))
-    limit, offset = query_int(args, "limit", 50, 1, 500), query_int(args, "offset", 0, 0, 10**7)
-    total = await query.count()
-    rows = await query.order_by("-created_at").offset(offset).limit(limit)
-    return json({"total": total, "items": [
-        {"id": str(e.id), "business_no": e.business_no, "doc_type": e.doc_type,
-         "title": e.title, "status": e.status, "created_at": e.created_at.isoformat()}
-        for e in rows]})
+    args = request.args
+    filters = {name: args.get(name) for name in ("business_no", "doc_type", "batch_id", "status")
+               if args.get(name)}
+    return json(await search(request.ctx.tenant, filters,
+                             limit=query_int(args, "limit", 50, 1, 500),
+                             offset=query_int(args, "offset", 0, 0, 10**7)))
 
 
 @bp.get("/envelopes/<envelope_id:str>")

@@ -56,6 +56,22 @@ async def get_signer(envelope: Envelope, signer_id: str, *, lock: bool = False) 
     return signer
 
 
+async def search(tenant: Tenant, filters: dict[str, str], *, limit: int,
+                 offset: int) -> dict[str, Any]:
+    """Envelopes of ``tenant`` by business_no, doc_type, batch_id and status, newest first."""
+    from backend.errors import ValidationFailed
+    from backend.models.envelope import ENVELOPE_STATES
+
+    if filters.get("status") and filters["status"] not in ENVELOPE_STATES:
+        raise ValidationFailed("unknown status", code="QUERY_INVALID")
+    query = Envelope.filter(tenant_id=tenant.id, **filters)
+    total = await query.count()
+    rows = await query.order_by("-created_at").offset(offset).limit(limit)
+    return {"total": total, "items": [
+        {"id": str(e.id), "business_no": e.business_no, "doc_type": e.doc_type,
+         "title": e.title, "status": e.status, "created_at": _iso(e.created_at)} for e in rows]}
+
+
 async def transition(envelope: Envelope, runtime, to: str, *, actor: str, reason: str = "",
                      data: dict[str, Any] | None = None) -> None:
     """Move ``envelope`` (locked by the caller) to ``to``; raises ``ENVELOPE_STATE_INVALID``."""
