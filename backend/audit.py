@@ -90,31 +90,54 @@ async def record(action: str, target: str = "", *, result: str = "ok",
                  details: dict[str, Any] | None = None, actor: str | None = None,
                  tenant_id: str | None = None) -> AuditEntry:
     """Append one entry in the current transaction (or a new one when none is open)."""
+    return (await record_many([Entry(action, target, result, details, actor, tenant_id)]))[0]
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One entry to append (``record``'s arguments)."""
+    action: str
+    target: str = ""
+    result: str = "ok"
+    details: dict[str, Any] | None = None
+    actor: str | None = None
+    tenant_id: str | None = None
+
+
+async def record_many(entries: list[Entry]) -> list[AuditEntry]:
+    """Append several entries in order with one chain lock, one read of the chain's end, one
+    multi-row insert and one counter upsert (bulk issuance logs four entries per policy)."""
     async with in_transaction("default") as conn:
         if conn.capabilities.dialect == "postgres":
             await _lock_chain(conn)
-            return await _append(conn, action, target, result, details, actor, tenant_id)
+            return await _append(conn, entries)
         async with _local_lock():
-            return await _append(conn, action, target, result, details, actor, tenant_id)
+            return await _append(conn, entries)
 
 
-async def _append(conn, action: str, target: str, result: str, details: dict[str, Any] | None,
-                  actor: str | None, tenant_id: str | None) -> AuditEntry:
+async def _append(conn, entries: list[Entry]) -> list[AuditEntry]:
     ctx = current_context.get()
     last = await AuditEntry.all().using_db(conn).order_by("-seq").first()
-    row = AuditEntry(
-        seq=(last.seq + 1) if last else 1,
-        tenant_id=tenant_id if tenant_id is not None else ctx.tenant_id,
-        actor=actor or ctx.actor, action=action, target=target, result=result,
-        ip=ctx.ip, user_agent=ctx.user_agent[:300], request_id=ctx.request_id,
-        details=details or {},
-        created_at=dt.datetime.now(dt.timezone.utc),
-        prev_hash=last.hash if last else GENESIS_HASH,
-    )
-    row.hash = chain_hash(row.prev_hash, _hashable_fields(row))
-    await row.save(using_db=conn, force_create=True)
-    await stat_counters.bump(conn, row)  # statistics counters, same transaction
-    return row
+    seq, prev_hash = (last.seq, last.hash) if last else (0, GENESIS_HASH)
+    now = dt.datetime.now(dt.timezone.utc)
+    rows = []
+    for entry in entries:
+        seq += 1
+        row = AuditEntry(
+            seq=seq,
+            tenant_id=entry.tenant_id if entry.tenant_id is not None else ctx.tenant_id,
+            actor=entry.actor or ctx.actor, action=entry.action, target=entry.target,
+            result=entry.result, ip=ctx.ip, user_agent=ctx.user_agent[:300],
+            request_id=ctx.request_id, details=entry.details or {}, created_at=now,
+            prev_hash=prev_hash)
+        row.hash = prev_hash = chain_hash(row.prev_hash, _hashable_fields(row))
+        rows.append(row)
+    if len(rows) == 1:
+        await rows[0].save(using_db=conn, force_create=True)  # keeps the row id for callers
+    else:
+        await AuditEntry.bulk_create(rows, using_db=conn)
+    await stat_counters.bump_many(conn, rows)  # statistics counters, same transaction
+    return rows
 
 
 @dataclasses.dataclass(frozen=True)

@@ -143,3 +143,35 @@ async def ping() -> bool:
         return True
     except Exception:  # any failure means "not ready"
         return False
+
+
+async def insert_with_ids(model, rows: list) -> None:
+    """Insert rows of a model with a serial id and set each row's id (bulk paths need them:
+    metering keys, references). PostgreSQL: the ids come from the table's sequence in one query
+    and the rows go in one ``executemany``; SQLite (the demo): one insert per row."""
+    from tortoise.transactions import in_transaction
+
+    if not rows:
+        return
+    async with in_transaction("default") as conn:
+        if conn.capabilities.dialect != "postgres":
+            for row in rows:
+                await row.save(using_db=conn, force_create=True)
+            return
+        table = model._meta.db_table
+        _, ids = await conn.execute_query(
+            f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) AS id "
+            "FROM generate_series(1, $1)", [len(rows)])
+        for row, got in zip(rows, ids):
+            row.id = int(got["id"])
+            row._custom_generated_pk = True  # tortoise then inserts the id given
+        await bulk_insert(model, rows, conn)
+
+
+async def bulk_insert(model, rows: list, conn=None) -> None:
+    """``bulk_create`` that leaves the rows usable as saved instances (tortoise does not mark
+    them, and refuses to reference an unsaved row)."""
+    if rows:
+        await model.bulk_create(rows, using_db=conn)
+        for row in rows:
+            row._saved_in_db = True

@@ -62,3 +62,7 @@ BLUEPRINTS = BLUEPRINTS + (envelopes.bp,)
 from backend.api import front_reports as front_reports_api  # noqa: E402 - front-server reports
 
 BLUEPRINTS = BLUEPRINTS + (front_reports_api.bp,)
+
+from backend.api import issuance  # noqa: E402
+
+BLUEPRINTS = BLUEPRINTS + (issuance.bp,)

@@ -15,6 +15,7 @@ import hmac
 import json
 from typing import Any
 
+from backend.db import bulk_insert
 from backend.models.callback import CallbackEndpoint
 from backend.models.callback_delivery import CallbackDelivery, CallbackEvent
 from backend.models.tenant import Tenant
@@ -25,20 +26,37 @@ DELIVER_JOB = "deliver_callback"
 async def emit(tenant: Tenant | str, runtime, event_type: str, data: dict[str, Any],
                *, endpoint: CallbackEndpoint | None = None) -> CallbackEvent:
     """Record an event and queue its deliveries (to ``endpoint`` only, when given)."""
+    return (await emit_many(tenant, runtime, event_type, [data], endpoint=endpoint))[0]
+
+
+async def emit_many(tenant: Tenant | str, runtime, event_type: str, items: list[dict[str, Any]],
+                    *, endpoint: CallbackEndpoint | None = None) -> list[CallbackEvent]:
+    """``emit`` for several events of one type (bulk issuance: one ``seal.used`` per policy):
+    the endpoints are read once and the rows inserted together."""
     tenant_id = tenant if isinstance(tenant, str) else str(tenant.id)
-    event = await CallbackEvent.create(tenant_id=tenant_id, type=event_type, data=data)
+    events = [CallbackEvent(tenant_id=tenant_id, type=event_type, data=data) for data in items]
+    await _insert(CallbackEvent, events)
     if endpoint is not None:
         targets = [endpoint]
     else:
         active = await CallbackEndpoint.filter(tenant_id=tenant_id, disabled_at=None)
         targets = [e for e in active if event_type in e.events]
-    for target in targets:
-        delivery = await CallbackDelivery.create(event=event, endpoint=target)
+    deliveries = [CallbackDelivery(event=event, endpoint=target)
+                  for event in events for target in targets]
+    await _insert(CallbackDelivery, deliveries)
+    for delivery in deliveries:
         await runtime.jobs.enqueue(DELIVER_JOB, key=f"callback:{delivery.id}",
                                    delivery_id=str(delivery.id),
                                    retries=runtime.settings.callback_max_attempts,
                                    retry_delay=runtime.settings.job_retry_delay_seconds)
-    return event
+    return events
+
+
+async def _insert(model, rows: list) -> None:
+    if len(rows) == 1:
+        await rows[0].save(force_create=True)
+    else:
+        await bulk_insert(model, rows)
 
 
 async def redeliver_failed(runtime, endpoint: CallbackEndpoint) -> int:

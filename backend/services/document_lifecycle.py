@@ -95,7 +95,7 @@ async def add_revision(doc: Document, runtime, pdf: bytes, *, kind: str, actor: 
     return await Document.get(id=doc.id)
 
 
-def _placement(pdf: bytes, definition: dict, role: str | None, page: int | None,
+def resolve_placement(pdf: bytes, definition: dict, role: str | None, page: int | None,
                rect: tuple | None, keyword: str | None, size: float):
     """Seal placement: explicit rect/keyword, or the template's signing position for ``role``
     (keyword + offset resolved to a rect)."""
@@ -134,7 +134,7 @@ async def placement_in(doc: Document, pdf: bytes, *, role: str | None, page: int
     if doc.template_version_id:
         from backend.models.template import TemplateVersion
         definition = (await TemplateVersion.get(id=doc.template_version_id)).definition
-    return await file_store.run(_placement, pdf, definition, role, page, rect, keyword, size)
+    return await file_store.run(resolve_placement, pdf, definition, role, page, rect, keyword, size)
 
 
 async def seal(tenant: Tenant, runtime, caller: Caller, document_id: str, *, seal_id: str,

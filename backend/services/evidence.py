@@ -58,17 +58,33 @@ async def append(document_id: Any, kind: str, *, actor: str, ip: str = "", devic
             raise LookupError(f"no document {document_id}")
         last = await EvidenceEvent.filter(document_id=document_id).using_db(conn) \
             .order_by("-seq").first()
-        event = EvidenceEvent(
-            document_id=document_id, seq=(last.seq + 1) if last else 1, kind=kind,
-            actor=actor[:200], ip=(ip or "")[:64], device=(device or "")[:300],
-            payload=payload or {},
-            occurred_at=occurred_at or dt.datetime.now(dt.timezone.utc),
-            prev_hash=last.hash if last else GENESIS_HASH)
-        # round-trip the payload through JSON so the hash covers what is stored
-        event.payload = json.loads(json.dumps(event.payload, ensure_ascii=False, default=str))
-        event.hash = chain_hash(event.prev_hash, hashable(event))
+        event = _linked(document_id, (last.seq + 1) if last else 1,
+                        last.hash if last else GENESIS_HASH, kind, actor, ip, device, payload,
+                        occurred_at or dt.datetime.now(dt.timezone.utc))
         await event.save(using_db=conn, force_create=True)
         return event
+
+
+def new_chain(document_id: Any, steps: list[tuple[str, dict[str, Any]]], *, actor: str,
+              ip: str = "", device: str = "") -> list[EvidenceEvent]:
+    """The linked first events of a document made in the caller's transaction (nobody else
+    can append to it yet), unsaved: bulk issuance inserts the chains of many documents at once."""
+    events, prev, now = [], GENESIS_HASH, dt.datetime.now(dt.timezone.utc)
+    for seq, (kind, payload) in enumerate(steps, start=1):
+        events.append(_linked(document_id, seq, prev, kind, actor, ip, device, payload, now))
+        prev = events[-1].hash
+    return events
+
+
+def _linked(document_id: Any, seq: int, prev_hash: str, kind: str, actor: str, ip: str,
+            device: str, payload: dict[str, Any] | None, occurred_at: dt.datetime) -> EvidenceEvent:
+    event = EvidenceEvent(document_id=document_id, seq=seq, kind=kind, actor=actor[:200],
+                          ip=(ip or "")[:64], device=(device or "")[:300],
+                          occurred_at=occurred_at, prev_hash=prev_hash)
+    # round-trip the payload through JSON so the hash covers what is stored
+    event.payload = json.loads(json.dumps(payload or {}, ensure_ascii=False, default=str))
+    event.hash = chain_hash(prev_hash, hashable(event))
+    return event
 
 
 async def record_external(document: Document, kind: str, *, actor: str, ip: str, device: str,

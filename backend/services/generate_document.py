@@ -92,6 +92,16 @@ async def create_document(tenant: Tenant, runtime, *, pdf: bytes, title: str, do
     return doc
 
 
+async def published_version(tenant: Tenant, caller: Caller, template_ref: str):
+    """The template (shared with the caller's unit, published) and its current version."""
+    template = await templates_catalog.get_template(tenant, template_ref)
+    if not template.shared and caller.unit_ref and caller.unit_ref != template.unit_ref:
+        raise TemplateNotShared()
+    if template.status != "published":
+        raise TemplateNotPublished()
+    return template, await templates_catalog.get_version(template)
+
+
 async def generate(tenant: Tenant, runtime, template_ref: str, params: dict[str, Any], *,
                    caller: Caller, title: str = "", business_no: str = "", policy_no: str = "",
                    unit_ref: str = "", signers: list[dict[str, Any]] | None = None,
@@ -99,12 +109,7 @@ async def generate(tenant: Tenant, runtime, template_ref: str, params: dict[str,
                    device: str = "") -> Document:
     from documents.fill import fill
 
-    template = await templates_catalog.get_template(tenant, template_ref)
-    if not template.shared and caller.unit_ref and caller.unit_ref != template.unit_ref:
-        raise TemplateNotShared()
-    if template.status != "published":
-        raise TemplateNotPublished()
-    version = await templates_catalog.get_version(template)
+    template, version = await published_version(tenant, caller, template_ref)
     tpl = TemplateDef.from_dict(version.definition)
     base = await file_store.get(runtime, version.pdf_sha256)
     pdf = await file_store.run(fill, base, tpl, params)

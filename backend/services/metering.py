@@ -145,33 +145,46 @@ async def meter(kind: str, *, tenant_id: Any, key: str, unit_ref: str = "",
                 business_line: str = "", provider: str = "", quantity: int = 1) -> bool:
     """Record one billable event in the current transaction (or its own); a repeated key is
     ignored (returns False). Consumes the call's quota hold, bumps the month's counter."""
+    return bool(await meter_many(kind, tenant_id=tenant_id, keys=[key], unit_ref=unit_ref,
+                                 business_line=business_line, provider=provider,
+                                 quantity=quantity))
+
+
+async def meter_many(kind: str, *, tenant_id: Any, keys: list[str], unit_ref: str = "",
+                     business_line: str = "", provider: str = "", quantity: int = 1) -> int:
+    """``meter`` for several events of one kind (a batch of policies): one multi-row insert,
+    one counter update. Returns how many keys were new."""
     unit_ref, business_line = attribution(unit_ref, business_line)
-    now, key = _now(), key[:128]
-    month = month_of(now)
+    now, month = _now(), month_of(_now())
+    keys = list(dict.fromkeys(k[:128] for k in keys))
     async with in_transaction("default") as conn:
         q = _Sql(conn)
-        p = q.params(9)
+        values, params = [], []
+        for key in keys:
+            p = q.params(9 * (len(values) + 1))[-9:]
+            values.append(f"({', '.join(p)})")
+            params += [q.uuid(tenant_id), kind, key, unit_ref, business_line,
+                       (provider or "")[:32], quantity, month, q.when(now)]
         inserted = await q.rows(
             "INSERT INTO usage_event (tenant_id, kind, key, unit_ref, business_line, provider, "
-            f"quantity, month, occurred_at) VALUES ({', '.join(p)}) "
-            "ON CONFLICT (key) DO NOTHING RETURNING id",
-            [q.uuid(tenant_id), kind, key, unit_ref, business_line, (provider or "")[:32],
-             quantity, month, q.when(now)])
+            f"quantity, month, occurred_at) VALUES {', '.join(values)} "
+            "ON CONFLICT (key) DO NOTHING RETURNING id", params)
         if not inserted:
-            return False
+            return 0
         p = q.params(4)
         await q.rows(f"INSERT INTO usage_counter (tenant_id, month, kind, used) "
                      f"VALUES ({p[0]}, {p[1]}, {p[2]}, {p[3]}) "
                      f"ON CONFLICT (tenant_id, month, kind) DO UPDATE SET "
                      f"used = usage_counter.used + excluded.used",
-                     [q.uuid(tenant_id), month, kind, quantity])
+                     [q.uuid(tenant_id), month, kind, quantity * len(inserted)])
         hold = _pending_hold(str(tenant_id), kind)
         if hold is not None:
             hold.consumed = True
             await q.rows(f"DELETE FROM quota_hold WHERE id = {q.params(1)[0]}", [hold.id])
         else:
-            await q.rows(f"DELETE FROM quota_hold WHERE ref = {q.params(1)[0]}", [key])
-    return True
+            await q.rows(f"DELETE FROM quota_hold WHERE ref IN "
+                         f"({', '.join(q.params(len(keys)))})", keys)
+    return len(inserted)
 
 
 def signature_kinds(algorithm: str) -> tuple[str, ...]:
@@ -322,11 +335,13 @@ def message_kinds(channel: str) -> tuple[str, ...]:
     return ("sms.sent",) if channel == "sms" else ()
 
 
-async def meter_signatures(tenant_id: Any, use_id: int, algorithms, use) -> None:
-    """A seal applied: one event per signature algorithm (unit and flow of the seal use)."""
+async def meter_signatures(tenant_id: Any, use_ids: list[int], algorithms, use) -> None:
+    """Seals applied (one use each): one event per use and signature algorithm, attributed to
+    the unit and flow of the use request."""
     for alg in algorithms:
-        await meter(f"signature.{alg}", tenant_id=tenant_id, key=f"sig:{use_id}:{alg}",
-                    unit_ref=use.unit_ref, business_line=use.flow)
+        await meter_many(f"signature.{alg}", tenant_id=tenant_id,
+                         keys=[f"sig:{use_id}:{alg}" for use_id in use_ids],
+                         unit_ref=use.unit_ref, business_line=use.flow)
 
 
 async def meter_check(check) -> None:

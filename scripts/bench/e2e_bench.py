@@ -9,13 +9,16 @@ N concurrent clients (asyncio + httpx, signed requests) each loop over one e-pol
     POST /api/v1/templates/e_policy/fill   (Idempotency-Key; a new policy number each time)
     POST /api/v1/documents/{id}/seal       (silent company seal: SM2 then RSA, stored)
 
-for ``--seconds`` after a ``--warmup``. Prints policies/s, p50/p95/p99 latency (fill + seal, and
+for ``--seconds`` after a ``--warmup``; or, with ``--batch N``, each client posts N e-policies
+per ``POST /api/v1/templates/e_policy/issue`` (bulk issuance: fill + seal + store in one
+transaction). Prints policies/s, p50/p95/p99 latency (fill + seal, and
 each step), CPU seconds per policy (the server process and its children; PostgreSQL, Redis and
 this load generator shown apart), and the server's RSS after warm-up vs at the end (memory flat).
 Writes JSON (``bench-results/e2e_bench.json`` or ``--json PATH``).
 
     .venv/bin/python scripts/bench/e2e_bench.py [--seconds 60] [--clients 16] [--workers 2]
     .venv/bin/python scripts/bench/e2e_bench.py --seconds 600      # the issue's 10 minutes
+    .venv/bin/python scripts/bench/e2e_bench.py --batch 50 --clients 4   # bulk issuance
 
 The database named by ``--db`` (default ``e2e_bench``) is created when missing and its schema is
 reset (``--keep-db`` keeps it); Redis database ``--redis-db`` (default 7) is flushed.
@@ -235,6 +238,16 @@ class Stats:
         self.seal: list[float] = []
         self.errors: dict[str, int] = {}
         self.done_all = 0
+        self.policies = 0  # while recording
+
+    def done(self, policies: int, total: float, steps: tuple[float, float] | None = None) -> None:
+        self.done_all += policies
+        if self.recording:
+            self.policies += policies
+            self.total.append(total)
+            if steps:
+                self.fill.append(steps[0])
+                self.seal.append(steps[1])
 
     def error(self, what: str) -> None:
         self.errors[what] = self.errors.get(what, 0) + 1
@@ -262,19 +275,41 @@ async def one_policy(api: Api, seal_id: str, sample: dict, rnd: random.Random, s
     if sealed.status_code != 201:
         stats.error(f"seal {sealed.status_code} {sealed.text[:80]}")
         return
-    stats.done_all += 1
-    if stats.recording:
-        stats.total.append(t2 - t0)
-        stats.fill.append(t1 - t0)
-        stats.seal.append(t2 - t1)
+    stats.done(1, t2 - t0, (t1 - t0, t2 - t1))
+
+
+async def one_batch(api: Api, seal_id: str, sample: dict, rnd: random.Random, stats: Stats,
+                    size: int) -> None:
+    """``size`` e-policies in one ``POST /api/v1/templates/e_policy/issue`` (bulk issuance)."""
+    items = []
+    for _ in range(size):
+        policy_no = "PB" + uuid.uuid4().hex[:14].upper()
+        params = dict(sample, policy_no=policy_no,
+                      holder_name=rnd.choice(SURNAMES) + "".join(rnd.sample(GIVEN, 2)),
+                      insured_name=rnd.choice(SURNAMES) + "".join(rnd.sample(GIVEN, 2)))
+        items.append({"params": params, "signers": [
+            {"role": "policyholder", "name": params["holder_name"], "ref": f"p-{policy_no}"}]})
+    t0 = time.perf_counter()
+    issued = await api.post("/api/v1/templates/e_policy/issue",
+                            {"items": items, "seal": {
+                                "seal_id": seal_id, "company_name": COMPANY, "role": "insurer",
+                                "user_ref": "u-sealer", "device": "e2e-bench"}},
+                            OP, idempotency_key=f"issue-{uuid.uuid4().hex}")
+    if issued.status_code != 201:
+        stats.error(f"issue {issued.status_code} {issued.text[:80]}")
+        return
+    stats.done(size, time.perf_counter() - t0)
 
 
 async def client_loop(api: Api, seal_id: str, sample: dict, seed: int, stats: Stats,
-                      stop: asyncio.Event) -> None:
+                      stop: asyncio.Event, batch: int = 0) -> None:
     rnd = random.Random(seed)
     while not stop.is_set():
         try:
-            await one_policy(api, seal_id, sample, rnd, stats)
+            if batch:
+                await one_batch(api, seal_id, sample, rnd, stats, batch)
+            else:
+                await one_policy(api, seal_id, sample, rnd, stats)
         except httpx.HTTPError as exc:
             stats.error(f"http {type(exc).__name__}")
             await asyncio.sleep(0.05)
@@ -294,7 +329,7 @@ async def run_load(a: argparse.Namespace, base_url: str, tenant: dict, server_pi
         api = Api(http, tenant["app_key"], tenant["app_secret"])
         seal_id = await setup_tenant(api)
         stats, stop = Stats(), asyncio.Event()
-        tasks = [asyncio.create_task(client_loop(api, seal_id, sample, i, stats, stop))
+        tasks = [asyncio.create_task(client_loop(api, seal_id, sample, i, stats, stop, a.batch))
                  for i in range(a.clients)]
         print(f"warm-up {a.warmup:.0f} s with {a.clients} clients ...", flush=True)
         await asyncio.sleep(a.warmup)
@@ -313,7 +348,7 @@ async def run_load(a: argparse.Namespace, base_url: str, tenant: dict, server_pi
             await asyncio.sleep(min(a.sample_every, a.seconds - elapsed))
             samples.append((round(time.perf_counter() - t0, 1), rss_mb(process_tree(server_pid))))
             if a.progress:
-                print(f"  {samples[-1][0]:6.0f} s  {len(stats.total) / samples[-1][0]:7.1f} "
+                print(f"  {samples[-1][0]:6.0f} s  {stats.policies / samples[-1][0]:7.1f} "
                       f"policies/s  RSS {samples[-1][1]:.0f} MB  errors {sum(stats.errors.values())}",
                       flush=True)
         stats.recording, wall = False, time.perf_counter() - t0
@@ -325,7 +360,7 @@ async def run_load(a: argparse.Namespace, base_url: str, tenant: dict, server_pi
         rss_end = rss_mb(server_end)
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
-    n = len(stats.total)
+    n = stats.policies
     # processes alive at the end: their CPU since the start (all of it when they are new)
     cpu = {k: sum(t - cpu0[k].get(pid, 0.0) for pid, t in cpu1[k].items()) for k in cpu0}
     cpu["load generator"] = client_cpu
@@ -334,8 +369,8 @@ async def run_load(a: argparse.Namespace, base_url: str, tenant: dict, server_pi
         "latency_ms": {name: {"p50": round(pct(v, 50), 1), "p95": round(pct(v, 95), 1),
                               "p99": round(pct(v, 99), 1),
                               "mean": round(statistics.fmean(v) * 1000, 1) if v else None}
-                       for name, v in (("policy", stats.total), ("fill", stats.fill),
-                                       ("seal", stats.seal))},
+                       for name, v in (("request", stats.total), ("fill", stats.fill),
+                                       ("seal", stats.seal)) if v},
         "cpu_seconds": {k: round(v, 2) for k, v in cpu.items()},
         "cpu_ms_per_policy": {k: round(v / n * 1000, 2) if n else None for k, v in cpu.items()},
         "server_processes": len(server_end),
@@ -354,6 +389,8 @@ def main() -> int:
     ap.add_argument("--warmup", type=float, default=10)
     ap.add_argument("--clients", type=int, default=16, help="concurrent clients")
     ap.add_argument("--workers", type=int, default=2, help="server WORKERS")
+    ap.add_argument("--batch", type=int, default=0,
+                    help="e-policies per POST .../issue request (0: fill + seal one by one)")
     ap.add_argument("--pool", type=int, default=10, help="server DB_POOL_MAX (per worker)")
     ap.add_argument("--db", default="e2e_bench", help="PostgreSQL database (created if missing)")
     ap.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432")
@@ -396,11 +433,12 @@ def main() -> int:
             proc.kill()
     lat, cpu = result["latency_ms"], result["cpu_ms_per_policy"]
     print()
-    print(f"{'clients':>7} {'workers':>7} {'policies':>8} {'policies/s':>10} "
+    print(f"{'clients':>7} {'batch':>5} {'workers':>7} {'policies':>8} {'policies/s':>10} "
           f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'CPU ms/policy':>13} "
           f"{'RSS warm MB':>11} {'RSS end MB':>10}")
-    print(f"{a.clients:>7} {a.workers:>7} {result['policies']:>8} {result['policies_per_s']:>10.1f} "
-          f"{lat['policy']['p50']:>7.1f} {lat['policy']['p95']:>7.1f} {lat['policy']['p99']:>7.1f} "
+    print(f"{a.clients:>7} {a.batch:>5} {a.workers:>7} {result['policies']:>8} "
+          f"{result['policies_per_s']:>10.1f} "
+          f"{lat['request']['p50']:>7.1f} {lat['request']['p95']:>7.1f} {lat['request']['p99']:>7.1f} "
           f"{cpu['server']:>13.2f} {result['rss_mb']['after_warmup']:>11.1f} "
           f"{result['rss_mb']['end']:>10.1f}")
     print()
@@ -419,7 +457,7 @@ def main() -> int:
               "no errors": not result["errors"]}
     for k, ok in checks.items():
         print(f"  [{'PASS' if ok else 'FAIL'}] {k}")
-    result.update({"checks": checks, "clients": a.clients, "workers": a.workers,
+    result.update({"checks": checks, "clients": a.clients, "batch": a.batch, "workers": a.workers,
                    "db_pool_max": a.pool, "warmup_seconds": a.warmup,
                    "log_level": a.log_level, "cpu_count": os.cpu_count(),
                    "load_average": os.getloadavg(), "python": sys.version.split()[0],

@@ -69,9 +69,9 @@ def utc(**delta) -> str:
     return (dt.datetime.now(dt.timezone.utc) + dt.timedelta(**delta)).isoformat()
 
 
-def sealed_document(api, code: str = "e_policy") -> tuple[dict, dict]:
-    """A document filled from ``code`` and sealed by the insurer (dual SM2 + RSA); returns
-    (document before sealing, after)."""
+def ready_seal(api, max_uses: int | None = None) -> str:
+    """The insurer's official seal, approved, with a dual (SM2 + RSA) certificate bound and
+    granted to user u-sealer (at most ``max_uses`` times); returns its id."""
     admin = {"X-Operator": "sec-admin-01"}
     seal = api.post("/api/v1/seals", {"kind": "official", "name": COMPANY}, headers=admin)
     assert seal.status_code == 201, seal.text
@@ -82,11 +82,19 @@ def sealed_document(api, code: str = "e_policy") -> tuple[dict, dict]:
     bound = api.post("/api/v1/certificates", {"company_name": COMPANY, "algorithm": "dual"},
                      headers=admin)
     assert bound.status_code == 201, bound.text
+    limit = {"max_uses": max_uses} if max_uses is not None else {}
     granted = api.post(f"/api/v1/seals/{seal_id}/grants",
                        {"grantee_type": "user", "grantee_ref": "u-sealer", "reason": "出单用印",
-                        "valid_from": utc(minutes=-1), "valid_until": utc(days=1)},
+                        "valid_from": utc(minutes=-1), "valid_until": utc(days=1), **limit},
                        headers=admin)
     assert granted.status_code == 201, granted.text
+    return seal_id
+
+
+def sealed_document(api, code: str = "e_policy") -> tuple[dict, dict]:
+    """A document filled from ``code`` and sealed by the insurer (dual SM2 + RSA); returns
+    (document before sealing, after)."""
+    seal_id = ready_seal(api)
     doc = fill(api, code, signers=[{"role": "policyholder", "name": "张伟", "ref": "p-zhangwei"}])
     sealed = api.post(f"/api/v1/documents/{doc['id']}/seal",
                       {"seal_id": seal_id, "company_name": COMPANY, "role": "insurer",

@@ -39,8 +39,10 @@ class Finding:
 
 
 async def evaluate(tenant: Tenant, seal: Seal, use: SealUse, grant: SealGrant | None,
-                   settings: RiskSettings) -> list[RiskAlert]:
-    findings = [f for f in await _findings(seal, use, grant, settings) if f]
+                   settings: RiskSettings, count: int = 1) -> list[RiskAlert]:
+    """The rules on ``use``; ``count`` > 1: the first of that many uses made together (a bulk
+    issuance is judged once: its time, device, region, and whether it crosses the volume)."""
+    findings = [f for f in await _findings(seal, use, grant, settings, count) if f]
     alerts = []
     for finding in findings:
         alerts.append(await RiskAlert.create(
@@ -52,7 +54,7 @@ async def evaluate(tenant: Tenant, seal: Seal, use: SealUse, grant: SealGrant | 
 
 
 async def _findings(seal: Seal, use: SealUse, grant: SealGrant | None,
-                    settings: RiskSettings) -> list[Finding | None]:
+                    settings: RiskSettings, count: int = 1) -> list[Finding | None]:
     if use.result == "refused":
         if seal.status in ("suspended", "revoked"):
             return [Finding("disabled_seal_attempt", "high",
@@ -60,7 +62,7 @@ async def _findings(seal: Seal, use: SealUse, grant: SealGrant | None,
         return []
     return [
         _after_hours(use, settings),
-        await _volume(seal, use, settings),
+        await _volume(seal, use, settings, count),
         await _new_value(seal, use, "device", "new_device", "low"),
         await _new_value(seal, use, "region", "new_region", "medium"),
         _near_expiry(use, grant, settings),
@@ -74,10 +76,11 @@ def _after_hours(use: SealUse, settings: RiskSettings) -> Finding | None:
     return None
 
 
-async def _volume(seal: Seal, use: SealUse, settings: RiskSettings) -> Finding | None:
+async def _volume(seal: Seal, use: SealUse, settings: RiskSettings,
+                  added: int = 1) -> Finding | None:
     since = use.created_at - dt.timedelta(hours=1)
     count = await SealUse.filter(seal_id=seal.id, result="allowed", created_at__gte=since).count()
-    if count == settings.max_uses_per_hour + 1:  # alert once when the threshold is crossed
+    if count - added <= settings.max_uses_per_hour < count:  # once, when the uses cross it
         return Finding("volume", "high", f"more than {settings.max_uses_per_hour} uses in an hour")
     return None
 

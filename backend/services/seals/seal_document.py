@@ -119,7 +119,7 @@ async def record_applied(tenant: Tenant, runtime, sealed: SealedDocument) -> Non
     await outbox.emit(tenant, runtime, "seal.used",
                       {"seal_id": str(seal.id), "document_ref": use.document_ref,
                        "sha256": sealed.sha256, "algorithms": list(sealed.algorithms)})
-    await metering.meter_signatures(tenant.id, sealed.use_id, sealed.algorithms, use)
+    await metering.meter_signatures(tenant.id, [sealed.use_id], sealed.algorithms, use)
     if runtime.settings.front_server_mode:  # tell the central platform (hash, no content)
         from backend.services import front_reports
         await front_reports.queue_report(tenant, runtime, seal=seal,

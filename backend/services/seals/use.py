@@ -11,6 +11,7 @@ from tortoise.transactions import in_transaction
 from backend import audit
 from backend.errors import Forbidden
 from backend.models.seal import Seal, SealGrant, SealUse
+from backend.db import insert_with_ids
 from backend.models.tenant import Tenant
 from backend.services.seals import risk
 from backend.services.seals.lifecycle import get_seal, now, usable_problem
@@ -38,28 +39,62 @@ async def use_seal(tenant: Tenant, seal_id: str, request: UseRequest, *,
                    risk_settings: risk.RiskSettings | None = None,
                    runtime=None) -> tuple[Seal, SealUse]:
     """Check and log one use. With a ``runtime``, alerts are also sent per RISK_ALERT_NOTIFY."""
-    risk_settings = risk_settings or risk.RiskSettings()
     async with in_transaction("default"):
         seal = await get_seal(tenant, seal_id)
         problem = usable_problem(seal)
         grant = None if problem else await _claim_grant(seal, request)
         if not problem and grant is None:
             problem = "NO_VALID_GRANT"
-        use = await SealUse.create(
-            tenant=tenant, seal=seal, grant=grant, user_ref=request.user_ref,
-            document_ref=request.document_ref, document_type=request.document_type,
-            flow=request.flow, ip=request.ip, device=request.device[:200], region=request.region,
-            result="refused" if problem else "allowed", reason=problem)
-        await audit.record("seal.use", f"seal:{seal.id}", actor=f"user:{request.user_ref}",
-                           result=use.result,
-                           details={"document": request.document_ref, "reason": problem,
-                                    "grant": str(grant.id) if grant else None})
-        alerts = await risk.evaluate(tenant, seal, use, grant, risk_settings)
-        if runtime is not None:
-            await risk.notify(tenant, runtime, seal, alerts, risk_settings)
+        (use,) = await _log_uses(tenant, seal, grant, [request], problem, risk_settings, runtime)
     if problem:
         raise SealUseRefused(f"this seal cannot be used: {problem}", details={"reason": problem})
     return seal, use
+
+
+async def use_seal_many(tenant: Tenant, seal_id: str, requests: list[UseRequest], *,
+                        risk_settings: risk.RiskSettings | None = None,
+                        runtime=None) -> tuple[Seal, list[SealUse]]:
+    """Check and log one use per request (bulk issuance), in the caller's transaction: the
+    grant is counted once by ``len(requests)``; refused, nothing is written and
+    ``SealUseRefused`` is raised (the caller rolls back, then ``log_refused``)."""
+    seal = await get_seal(tenant, seal_id)
+    problem = usable_problem(seal)
+    grant = None if problem else await _claim_grant(seal, requests[0], quantity=len(requests))
+    if problem or grant is None:
+        problem = problem or "NO_VALID_GRANT"
+        raise SealUseRefused(f"this seal cannot be used: {problem}", details={"reason": problem})
+    return seal, await _log_uses(tenant, seal, grant, requests, "", risk_settings, runtime)
+
+
+async def log_refused(tenant: Tenant, seal_id: str, requests: list[UseRequest], problem: str, *,
+                      risk_settings: risk.RiskSettings | None = None, runtime=None) -> None:
+    """Log refused attempts (and their alerts) in their own transaction."""
+    async with in_transaction("default"):
+        seal = await get_seal(tenant, seal_id)
+        await _log_uses(tenant, seal, None, requests, problem, risk_settings, runtime)
+
+
+async def _log_uses(tenant: Tenant, seal: Seal, grant: SealGrant | None,
+                    requests: list[UseRequest], problem: str,
+                    risk_settings: risk.RiskSettings | None, runtime) -> list[SealUse]:
+    """One use row and one ``seal.use`` entry per request; the risk rules on the first use."""
+    risk_settings = risk_settings or risk.RiskSettings()
+    at = now()
+    uses = [SealUse(tenant=tenant, seal=seal, grant=grant, user_ref=r.user_ref,
+                    document_ref=r.document_ref, document_type=r.document_type, flow=r.flow,
+                    ip=r.ip, device=r.device[:200], region=r.region, created_at=at,
+                    result="refused" if problem else "allowed", reason=problem)
+            for r in requests]
+    await insert_with_ids(SealUse, uses)
+    await audit.record_many([
+        audit.Entry("seal.use", f"seal:{seal.id}", actor=f"user:{r.user_ref}", result=u.result,
+                    details={"document": r.document_ref, "reason": problem,
+                             "grant": str(grant.id) if grant else None})
+        for r, u in zip(requests, uses)])
+    alerts = await risk.evaluate(tenant, seal, uses[0], grant, risk_settings, count=len(uses))
+    if runtime is not None:
+        await risk.notify(tenant, runtime, seal, alerts, risk_settings)
+    return uses
 
 
 def _grantee_filter(request: UseRequest) -> Q:
@@ -71,9 +106,10 @@ def _grantee_filter(request: UseRequest) -> Q:
     return query
 
 
-async def _claim_grant(seal: Seal, request: UseRequest, at: dt.datetime | None = None) -> SealGrant | None:
-    """The first grant that covers this use, its use counted atomically (max_uses holds
-    even under concurrent uses)."""
+async def _claim_grant(seal: Seal, request: UseRequest, at: dt.datetime | None = None,
+                       quantity: int = 1) -> SealGrant | None:
+    """The first grant that covers this use (``quantity`` uses), counted atomically (max_uses
+    holds even under concurrent uses)."""
     at = at or now()
     candidates = await SealGrant.filter(
         _grantee_filter(request), seal_id=seal.id, revoked_at=None,
@@ -85,8 +121,8 @@ async def _claim_grant(seal: Seal, request: UseRequest, at: dt.datetime | None =
             continue
         claimed = SealGrant.filter(id=grant.id)
         if grant.max_uses is not None:
-            claimed = claimed.filter(used_count__lt=grant.max_uses)
-        if await claimed.update(used_count=F("used_count") + 1):
+            claimed = claimed.filter(used_count__lte=grant.max_uses - quantity)
+        if await claimed.update(used_count=F("used_count") + quantity):
             await grant.refresh_from_db()
             return grant
     return None
