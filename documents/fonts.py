@@ -35,10 +35,20 @@ FONT_ENV = "DOCUMENTS_CJK_FONT"  # "path" or "path#index"
 _ARG_WORDS, _HAVE_SCALE, _MORE, _XY_SCALE, _TWO_BY_TWO = 0x1, 0x8, 0x20, 0x40, 0x80
 
 
+_BIG_ENDIAN = struct.pack("=H", 1) == struct.pack(">H", 1)
+
+
 def _checksum(data: bytes) -> int:
+    """TrueType table checksum: the sum of big-endian uint32 words (zero-padded), mod 2**32."""
     if len(data) % 4:
         data = data + b"\0" * (4 - len(data) % 4)
-    return sum(struct.unpack(f">{len(data) // 4}I", data)) & 0xFFFFFFFF
+    words = array("I")
+    if words.itemsize != 4:  # pragma: no cover - exotic platforms
+        return sum(struct.unpack(f">{len(data) // 4}I", data)) & 0xFFFFFFFF
+    words.frombytes(data)
+    if not _BIG_ENDIAN:
+        words.byteswap()
+    return sum(words) & 0xFFFFFFFF
 
 
 def _pad4(data: bytes) -> bytes:
@@ -119,6 +129,7 @@ class CJKFont:
         self._cache_size = cache_size
         self._lock = threading.Lock()
         self._adv1000 = [a * 1000.0 / self.units_per_em for a in self._advance]
+        self._char_width: Dict[str, float] = {}  # char -> advance (1/1000 em), filled lazily
         self._first_char: Dict[int, str] = {}  # gid -> the lowest code point mapping to it
         for cp in sorted(self._cmap):
             if cp >= 32:
@@ -138,8 +149,15 @@ class CJKFont:
 
     def width(self, text: str, size: float) -> float:
         """Advance width of ``text`` in points at ``size``."""
-        cm, adv = self._cmap, self._adv1000
-        return sum(adv[cm.get(ord(ch), 0)] for ch in text) * size / 1000.0
+        widths = self._char_width
+        try:
+            return sum(map(widths.__getitem__, text)) * size / 1000.0
+        except KeyError:  # a character not measured yet (a dict write is atomic: thread-safe)
+            cm, adv = self._cmap, self._adv1000
+            for ch in text:
+                if ch not in widths:
+                    widths[ch] = adv[cm.get(ord(ch), 0)]
+            return sum(map(widths.__getitem__, text)) * size / 1000.0
 
     # -------------------------------------------------------------- subsetting
     def _glyph(self, g: int) -> bytes:
@@ -244,16 +262,21 @@ class CJKFont:
         es = max(i for i in range(16) if (1 << i) <= num)
         header = struct.pack(">IHHHH", 0x00010000, num, 16 << es, es, num * 16 - (16 << es))
         offset = 12 + 16 * num
-        directory = b""
-        body = b""
+        directory, body, sums, at, head_off = [], [], 0, offset, 0
         for t in tags:
             data = tables[t]
-            directory += struct.pack(">4sIII", t.encode("latin-1"), _checksum(data),
-                                     offset + len(body), len(data))
-            body += _pad4(data)
-        font = bytearray(header + directory + body)
-        head_off = offset + sum(len(_pad4(tables[t])) for t in tags[: tags.index("head")])
-        struct.pack_into(">I", font, head_off + 8, (0xB1B0AFBA - _checksum(bytes(font))) & 0xFFFFFFFF)
+            check = _checksum(data)
+            sums += check
+            directory.append(struct.pack(">4sIII", t.encode("latin-1"), check, at, len(data)))
+            if t == "head":
+                head_off = at
+            body.append(_pad4(data))
+            at += len(body[-1])
+        font = bytearray(header + b"".join(directory) + b"".join(body))
+        # the whole font's checksum is the sum of its 4-byte-aligned parts' checksums (the
+        # head table's checkSumAdjustment is still 0 here)
+        whole = (_checksum(bytes(font[:offset])) + sums) & 0xFFFFFFFF
+        struct.pack_into(">I", font, head_off + 8, (0xB1B0AFBA - whole) & 0xFFFFFFFF)
         return bytes(font)
 
     def subset_fonttools(self, text: str) -> bytes:

@@ -155,14 +155,15 @@ async def meter_many(kind: str, *, tenant_id: Any, keys: list[str], unit_ref: st
     """``meter`` for several events of one kind (a batch of policies): one multi-row insert,
     one counter update. Returns how many keys were new."""
     unit_ref, business_line = attribution(unit_ref, business_line)
-    now, month = _now(), month_of(_now())
+    now = _now()
+    month = month_of(now)
     keys = list(dict.fromkeys(k[:128] for k in keys))
     async with in_transaction("default") as conn:
         q = _Sql(conn)
         values, params = [], []
-        for key in keys:
-            p = q.params(9 * (len(values) + 1))[-9:]
-            values.append(f"({', '.join(p)})")
+        marks = q.params(9 * len(keys))
+        for i, key in enumerate(keys):
+            values.append(f"({', '.join(marks[9 * i:9 * i + 9])})")
             params += [q.uuid(tenant_id), kind, key, unit_ref, business_line,
                        (provider or "")[:32], quantity, month, q.when(now)]
         inserted = await q.rows(
