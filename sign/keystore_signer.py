@@ -29,6 +29,10 @@ class KeyStoreSigner(Signer):
         return self._cert
 
     @property
+    def algorithm(self) -> str:  # read from the certificate once (the CMS builder asks often)
+        return self._alg
+
+    @property
     def cert_chain(self) -> Sequence[x509.Certificate]:
         return self._chain
 
