@@ -275,3 +275,100 @@ async def test_dropped_database_connections_fail_cleanly_and_recover(test_env, t
     print(f"\n{terminated} connections terminated; {len(statuses)} requests under fire: "
           f"{statuses.count(201)} x 201, {statuses.count(503)} x 503")
     _no_tracebacks(log)
+
+
+# --------------------------------------------------------------------------------------------
+# Bulk issuance [批量出单]: the API killed (SIGKILL) while batches of e-policies are being
+# filled, sealed and stored; every batch retried with its Idempotency-Key after the restart:
+# each policy ends sealed exactly once (one document, one seal use, one SM2 and one RSA usage
+# event), the batches answered before the kill come back with the same ids, every stored file
+# is whole and verifies, and both hash chains hold.
+# --------------------------------------------------------------------------------------------
+async def test_killed_api_during_bulk_issuance_then_retried_seals_each_policy_once(
+        test_env, tenant, tmp_path):
+    from backend import audit
+    from backend.models.billing import UsageEvent
+    from backend.models.document import Document
+    from backend.models.seal import SealUse
+    from backend.services import evidence
+    from sign.verify import verify
+    from tests.backend.files_testkit import COMPANY, ready_seal
+
+    batches, size = 12, 40
+    env = {**test_env, "SEAL_ADMIN_CHECK": "false"}  # the test makes and grants the seal itself
+    proc, url = start_server(env, tmp_path / "before.log")
+    try:
+        with _client(url, tenant) as api:
+            import_examples(api)
+            seal_id = ready_seal(api)
+        base = sample("e_policy")
+        requests = [(f"bulk-crash-{b}", {
+            "items": [{"params": {**base, "policy_no": f"PBULK{b:03d}{i:06d}"},
+                       "signers": [{"role": "policyholder", "name": "张伟",
+                                    "ref": f"p-{b}-{i}"}]} for i in range(size)],
+            "seal": {"seal_id": seal_id, "company_name": COMPANY, "role": "insurer",
+                     "user_ref": "u-sealer"}}) for b in range(batches)]
+        first: dict[str, list[str]] = {}
+        failed: list[str] = []
+        answered = threading.Semaphore(0)
+
+        def send(base_url: str, key: str, body: dict) -> httpx.Response:
+            with _client(base_url, tenant, timeout=60) as api:
+                return api.post("/api/v1/templates/e_policy/issue", body, idempotency_key=key,
+                                headers=OP)
+
+        def attempt(item) -> None:
+            key, body = item
+            try:
+                response = send(url, key, body)
+            except httpx.HTTPError:
+                failed.append(key)
+                return
+            finally:
+                answered.release()
+            assert response.status_code == 201, response.text
+            first[key] = [d["id"] for d in response.json()["items"]]
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
+            futures = [pool.submit(attempt, item) for item in requests]
+            for _ in range(2):  # two batches answered, the next ones in flight or queued
+                answered.acquire(timeout=120)
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+            for future in futures:
+                future.result()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert first and failed, (len(first), len(failed))  # the kill really cut batches off
+
+    proc, url = start_server(env, tmp_path / "after.log")
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
+            retried = list(pool.map(lambda item: send(url, *item), requests))
+        assert {r.status_code for r in retried} == {201}, [r.text for r in retried][:3]
+        ids = {key: [d["id"] for d in r.json()["items"]] for (key, _), r in zip(requests, retried)}
+        for key, got in first.items():  # answered before the kill: the same documents back
+            assert ids[key] == got
+        every = [doc_id for got in ids.values() for doc_id in got]
+        total = batches * size
+        assert len(set(every)) == total
+        assert await Document.filter(tenant_id=tenant.tenant_id).count() == total
+        for b in (0, batches // 2, batches - 1):
+            for i in (0, size - 1):
+                assert await Document.filter(policy_no=f"PBULK{b:03d}{i:06d}").count() == 1
+        assert await SealUse.filter(seal_id=seal_id, result="allowed").count() == total
+        for kind in ("signature.sm2", "signature.rsa"):
+            assert await UsageEvent.filter(tenant_id=tenant.tenant_id, kind=kind).count() == total
+        with _client(url, tenant) as api:  # the stored files are whole and verify
+            for doc_id in every[::53]:
+                current = api.get(f"/api/v1/documents/{doc_id}/current", headers=OP)
+                assert current.status_code == 200, current.text
+                report = verify(current.content)
+                assert [s.algorithm for s in report.signatures] == ["sm2", "rsa"]
+                assert all(s.intact and s.crypto_valid for s in report.signatures)
+                assert (await evidence.verify_chain(doc_id)).ok
+        assert (await audit.verify_chain()).ok
+    finally:
+        stop_server(proc)
+    _no_tracebacks(tmp_path / "after.log")
