@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import pathlib
 
 from backend.fieldcrypt import FieldCipher
 from backend.models.tenant import Tenant

@@ -18,7 +18,7 @@ from typing import Any
 
 from asn1crypto import x509
 
-from sign.certs import CASubject, CertificateAuthority, CompanySubject, SoftKeyStore, create_hierarchy
+from sign.certs import CertificateAuthority, CompanySubject, SoftKeyStore, create_hierarchy
 from sign.certs.identity import Identity
 from sign.certs.pem import dump_certificates, load_certificates
 

@@ -9,8 +9,10 @@
    optional currency prefix and Chinese uppercase ``（壹万元整）``; checkbox → a vector ☑/☐;
    image → PNG/JPEG placed inside its rect keeping proportions; table → rows of text in a grid);
 3. the text is drawn as real text in one embedded subset of the CJK font (Type0/Identity-H +
-   ToUnicode) per document, appended to the pages' content (wrapped in q/Q), and the file is
-   written anew by pikepdf (filling happens before any signature).
+   ToUnicode) per document, appended to the pages' content (wrapped in q/Q) as an incremental
+   update of the template (``documents.fill_update``; the template is parsed once), or — image
+   fields, document info, a template qpdf had to repair — written anew by pikepdf (filling
+   happens before any signature).
 
 Performance: the parsed font, the template's page geometry and the font subsets (LRU keyed by
 glyph set) are cached per process; see ``scripts/bench/fill_bench.py``.
@@ -33,6 +35,7 @@ import pikepdf
 
 from .draw import Canvas, wrap
 from .errors import FillError, PdfInputError
+from .fill_update import TemplateBase
 from .fonts import CJKFont, default_font, embed_font
 from .pdfutil import append_content, own_resources
 from .template import FieldDef, TemplateDef, check_against_pdf
@@ -390,12 +393,16 @@ class TemplateFiller:
             raise PdfInputError(f"the template is not a readable PDF: {e}") from e
         check_against_pdf(tpl, sizes)
         self.page_sizes = sizes
+        # the fast path: fills appended to the template as incremental updates (None: rewrite)
+        self.base = TemplateBase.build(self.pdf_bytes, {f.page for f in tpl.fields})
 
     def fill(self, params: Mapping[str, Any], *, info: Optional[Mapping[str, str]] = None) -> bytes:
         canvases, images = prepare(self.tpl, params, self.font)
         font = self.font
         chars = set().union(*(c.text_chars for c in canvases.values())) if canvases else set()
         sub = font.subset(g for ch in chars if (g := font.gid(ch)) is not None)
+        if self.base is not None and not images and not info:
+            return self.base.fill(canvases, font, sub, bool(chars), FONT_RES)
         pdf = pikepdf.open(io.BytesIO(self.pdf_bytes))
         try:
             font_obj = embed_font(pdf, font, sub) if chars else None

@@ -1,6 +1,7 @@
 """Parse request bodies into strict pydantic models: bad JSON, wrong types and unknown fields are 4xx."""
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any, TypeVar
 
@@ -45,3 +46,11 @@ def query_int(args: Any, name: str, default: int, lo: int, hi: int) -> int:
         raise ValidationFailed(f"query parameter {name} must be an integer from {lo} to {hi}",
                                code="QUERY_INVALID")
     return int(raw)
+
+
+def decode_base64(value: str, field: str, code: str = "BASE64_INVALID") -> bytes:
+    """Strict base64 of a body field; anything else is ``422 code``."""
+    try:
+        return base64.b64decode(value, validate=True)
+    except ValueError:
+        raise ValidationFailed(f"{field} is not base64", code=code) from None

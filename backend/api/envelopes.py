@@ -7,7 +7,6 @@ Business systems call these with the app signature; ``X-Operator`` names the act
 """
 from __future__ import annotations
 
-import base64
 import datetime as dt
 from typing import Any, Literal
 
@@ -16,11 +15,10 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 from sanic_ext import openapi
 
-from backend.api.bodies import StrictBody, parse_json, query_int
+from backend.api.bodies import StrictBody, decode_base64, parse_json, query_int
 from backend.api.idempotent import respond_idempotent
 from backend.api.middleware import authenticated, client_ip
 from backend.api.templates import caller, decode_pdf, pdf_response
-from backend.errors import ValidationFailed
 from backend.services import file_store
 from backend.services.envelopes import (agents, batch, batch_sign, create, decide, flow,
                                         materials, person_sign, reminders, void)
@@ -142,13 +140,6 @@ class BatchSignBody(StrictBody):
     signature: SignatureBody
 
 
-def _b64(value: str, field: str) -> bytes:
-    try:
-        return base64.b64decode(value, validate=True)
-    except ValueError:
-        raise ValidationFailed(f"{field} is not base64", code="BASE64_INVALID") from None
-
-
 async def signature_png(body: SignatureBody) -> bytes:
     """Strokes or a PNG → the normalised signature picture (blank and scribbles refused)."""
     from miniapp_api import handwriting
@@ -156,7 +147,7 @@ async def signature_png(body: SignatureBody) -> bytes:
     if body.strokes is not None:
         return await file_store.run(handwriting.render_strokes, body.strokes, ink=body.ink)
     if body.png_base64:
-        return await file_store.run(handwriting.normalise_png, _b64(body.png_base64, "png_base64"),
+        return await file_store.run(handwriting.normalise_png, decode_base64(body.png_base64, "png_base64"),
                                     ink=body.ink)
     raise handwriting.SignatureBlank("give strokes or png_base64")
 
@@ -352,7 +343,7 @@ async def signer_material(request: Request, envelope_id: str, signer_id: str) ->
     envelope, signer = await _pair(request, envelope_id, signer_id)
     return json(await materials.add_material(
         request.app.ctx.runtime, envelope, signer, body.kind,
-        _b64(body.image_base64, "image_base64"), ip=client_ip(request),
+        decode_base64(body.image_base64, "image_base64"), ip=client_ip(request),
         device=_device(request)), status=201)
 
 

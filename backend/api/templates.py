@@ -6,7 +6,6 @@ unit: a template not shared is filled only by its unit) and ``X-Operator-Roles``
 """
 from __future__ import annotations
 
-import base64
 import datetime as dt
 from typing import Any, Literal
 
@@ -16,7 +15,7 @@ from sanic.response import HTTPResponse, json, raw
 from sanic_ext import openapi
 from tortoise.expressions import Q
 
-from backend.api.bodies import StrictBody, parse_json, query_int
+from backend.api.bodies import StrictBody, decode_base64, parse_json, query_int
 from backend.api.idempotent import respond_idempotent
 from backend.api.middleware import authenticated, client_ip
 from backend.errors import NotFound, ValidationFailed
@@ -44,12 +43,7 @@ def caller(request: Request) -> Caller:
 
 
 def decode_pdf(value: str | None, field: str = "pdf_base64") -> bytes | None:
-    if value is None:
-        return None
-    try:
-        return base64.b64decode(value, validate=True)
-    except ValueError:
-        raise ValidationFailed(f"{field} is not base64", code="PDF_BASE64_INVALID") from None
+    return None if value is None else decode_base64(value, field, "PDF_BASE64_INVALID")
 
 
 def path_number(value: str) -> int:

@@ -16,7 +16,7 @@ from sign.certs import oids
 from sign.certs.errors import UnsupportedAlgorithm
 
 if TYPE_CHECKING:  # pragma: no cover
-    from sign.crypto.sm2 import SM2PrivateKey, SM2PublicKey
+    from sign.crypto.sm2 import SM2PrivateKey
 
 PrivateKey = Union[rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey, "SM2PrivateKey"]
 

@@ -41,6 +41,16 @@ class IncrementalUpdate:
         self._next = structure.next_object_number()
         self.objects: List[Tuple[int, int, bytes]] = []
 
+    def fork(self) -> "IncrementalUpdate":
+        """A new, empty update of the same file (its facts read once, e.g. a template filled
+        many times)."""
+        other = IncrementalUpdate.__new__(IncrementalUpdate)
+        other.base_length, other.prefix = self.base_length, self.prefix
+        other.startxref, other.xref_stream = self.startxref, self.xref_stream
+        other.trailer_extras, other._next = self.trailer_extras, self._next
+        other.objects = []
+        return other
+
     def alloc(self) -> int:
         n = self._next
         self._next += 1

@@ -2,7 +2,6 @@
 at-least-once with an event id, never re-sent once delivered."""
 from __future__ import annotations
 
-import pytest
 
 from backend.models.callback_delivery import CallbackDelivery
 

@@ -15,7 +15,6 @@ import urllib.parse
 
 import asyncpg
 import httpx
-import pytest
 
 from backend.client import ApiClient
 from tests.backend.files_testkit import OP, import_examples, sample
@@ -41,6 +40,43 @@ def _assert_clean_503(response: httpx.Response, code: str) -> None:
     assert response.headers.get("Retry-After") == "1"
 
 
+def _send_then_kill(proc, url: str, requests: list[tuple[str, dict]], send, *,
+                    answered_first: int, workers: int) -> tuple[dict[str, dict], list[str]]:
+    """Send ``requests`` (key, body) from ``workers`` threads; once ``answered_first`` have been
+    answered, SIGKILL the server with the rest in flight or queued. Returns the bodies of the
+    201 answers by key, and the keys whose request was cut off."""
+    first: dict[str, dict] = {}
+    failed: list[str] = []
+    answered = threading.Semaphore(0)
+
+    def attempt(item) -> None:
+        key, body = item
+        try:
+            response = send(url, key, body)
+        except httpx.HTTPError:
+            failed.append(key)
+            return
+        finally:
+            answered.release()
+        assert response.status_code == 201, response.text
+        first[key] = response.json()
+
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(attempt, item) for item in requests]
+            for _ in range(answered_first):
+                answered.acquire(timeout=120)
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+            for future in futures:
+                future.result()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert first and failed, (len(first), len(failed))  # the kill really cut requests off
+    return first, failed
+
+
 # --------------------------------------------------------------------------------------------
 # The API killed (SIGKILL) while requests with Idempotency-Key are in flight; retried after the
 # restart: every request creates its document exactly once and answers with the same id.
@@ -57,39 +93,17 @@ async def test_killed_api_then_retried_idempotent_requests_create_nothing_twice(
         requests = [(f"crash-fill-{i}", {"params": {**sample("e_policy"),
                                                     "policy_no": f"PCRASH{i:010d}"}})
                     for i in range(60)]
-        first: dict[str, dict] = {}
-        failed: list[str] = []
-        answered = threading.Semaphore(0)
+    except BaseException:
+        proc.kill()
+        raise
 
-        def send(base: str, key: str, body: dict) -> httpx.Response:
-            with _client(base, tenant) as api:
-                return api.post("/api/v1/templates/e_policy/fill", body, idempotency_key=key,
-                                headers=OP)
+    def send(base: str, key: str, body: dict) -> httpx.Response:
+        with _client(base, tenant) as api:
+            return api.post("/api/v1/templates/e_policy/fill", body, idempotency_key=key,
+                            headers=OP)
 
-        def attempt(item) -> None:
-            key, body = item
-            try:
-                response = send(url, key, body)
-            except httpx.HTTPError:
-                failed.append(key)
-                return
-            finally:
-                answered.release()
-            assert response.status_code == 201, response.text
-            first[key] = response.json()
-
-        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
-            futures = [pool.submit(attempt, item) for item in requests]
-            for _ in range(10):  # let some finish, then kill with the rest in flight or queued
-                answered.acquire(timeout=30)
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(10)
-            for future in futures:
-                future.result()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert first and failed, (len(first), len(failed))  # the kill really cut requests off
+    # let some finish, then kill with the rest in flight or queued
+    first, _ = _send_then_kill(proc, url, requests, send, answered_first=10, workers=8)
 
     proc, url = start_server(test_env, tmp_path / "after.log")
     try:
@@ -308,39 +322,18 @@ async def test_killed_api_during_bulk_issuance_then_retried_seals_each_policy_on
                                     "ref": f"p-{b}-{i}"}]} for i in range(size)],
             "seal": {"seal_id": seal_id, "company_name": COMPANY, "role": "insurer",
                      "user_ref": "u-sealer"}}) for b in range(batches)]
-        first: dict[str, list[str]] = {}
-        failed: list[str] = []
-        answered = threading.Semaphore(0)
+    except BaseException:
+        proc.kill()
+        raise
 
-        def send(base_url: str, key: str, body: dict) -> httpx.Response:
-            with _client(base_url, tenant, timeout=60) as api:
-                return api.post("/api/v1/templates/e_policy/issue", body, idempotency_key=key,
-                                headers=OP)
+    def send(base_url: str, key: str, body: dict) -> httpx.Response:
+        with _client(base_url, tenant, timeout=60) as api:
+            return api.post("/api/v1/templates/e_policy/issue", body, idempotency_key=key,
+                            headers=OP)
 
-        def attempt(item) -> None:
-            key, body = item
-            try:
-                response = send(url, key, body)
-            except httpx.HTTPError:
-                failed.append(key)
-                return
-            finally:
-                answered.release()
-            assert response.status_code == 201, response.text
-            first[key] = [d["id"] for d in response.json()["items"]]
-
-        with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
-            futures = [pool.submit(attempt, item) for item in requests]
-            for _ in range(2):  # two batches answered, the next ones in flight or queued
-                answered.acquire(timeout=120)
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(10)
-            for future in futures:
-                future.result()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert first and failed, (len(first), len(failed))  # the kill really cut batches off
+    # two batches answered, the next ones in flight or queued
+    answers, _ = _send_then_kill(proc, url, requests, send, answered_first=2, workers=3)
+    first = {key: [d["id"] for d in body["items"]] for key, body in answers.items()}
 
     proc, url = start_server(env, tmp_path / "after.log")
     try:

@@ -8,7 +8,6 @@ import hashlib
 
 from backend.models.audit import AuditEntry
 from backend.models.document import Document, DocumentRevision
-from documents.print_copy import read_qr_matrix
 from sign.verify import verify
 from tests.backend.files_testkit import (OP, fill, import_examples, pdftotext, red_at, render,
                                          sample, seal_pixels, sealed_document)

@@ -57,6 +57,16 @@ def test_bad_specs_are_refused_with_clear_codes(fapi):
     assert fapi.post("/api/v1/envelopes", receipt("X"), headers={}).status_code == 422
 
 
+def test_a_malformed_search_filter_is_a_clear_422(fapi):
+    for query in ({"batch_id": "not-a-uuid"}, {"status": "lost"}):
+        response = fapi.get("/api/v1/envelopes", params=query, headers=OP)
+        assert response.status_code == 422, (query, response.text)
+        assert response.json()["code"] == "QUERY_INVALID"
+    empty = fapi.get("/api/v1/envelopes", params={"batch_id": "6f1c2b0e-0000-4000-8000-000000000000"},
+                     headers=OP)
+    assert empty.status_code == 200 and empty.json()["total"] == 0
+
+
 def test_order_twice_and_blank_signatures_are_refused(fapi):
     import_examples(fapi)
     envelope = create(fapi, {"template": "application", "params": sample("application"),

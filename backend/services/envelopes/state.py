@@ -7,6 +7,7 @@ or not at all.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from backend import audit
@@ -64,6 +65,12 @@ async def search(tenant: Tenant, filters: dict[str, str], *, limit: int,
 
     if filters.get("status") and filters["status"] not in ENVELOPE_STATES:
         raise ValidationFailed("unknown status", code="QUERY_INVALID")
+    if filters.get("batch_id"):
+        try:
+            filters = {**filters, "batch_id": uuid.UUID(filters["batch_id"])}
+        except ValueError:
+            raise ValidationFailed("batch_id must be a UUID", code="QUERY_INVALID",
+                                   details={"field": "batch_id"}) from None
     query = Envelope.filter(tenant_id=tenant.id, **filters)
     total = await query.count()
     rows = await query.order_by("-created_at").offset(offset).limit(limit)
