@@ -18,7 +18,7 @@ Writes JSON (``bench-results/e2e_bench.json`` or ``--json PATH``).
 
     .venv/bin/python scripts/bench/e2e_bench.py [--seconds 60] [--clients 16] [--workers 2]
     .venv/bin/python scripts/bench/e2e_bench.py --seconds 600      # the 10 minutes
-    .venv/bin/python scripts/bench/e2e_bench.py --batch 50 --clients 4   # bulk issuance
+    .venv/bin/python scripts/bench/e2e_bench.py --batch 100 --clients 8   # bulk issuance
 
 The database named by ``--db`` (default ``e2e_bench``) is created when missing and its schema is
 reset (``--keep-db`` keeps it); Redis database ``--redis-db`` (default 7) is flushed.
@@ -324,7 +324,12 @@ def pct(values: list[float], q: float) -> float:
 
 async def run_load(a: argparse.Namespace, base_url: str, tenant: dict, server_pid: int) -> dict:
     sample = json.loads((ROOT / "templates/e_policy.sample.json").read_text(encoding="utf-8"))
-    limits = httpx.Limits(max_connections=a.clients + 4, max_keepalive_connections=a.clients + 4)
+    # Bulk requests open a connection each: a kept-alive connection stays with the worker that
+    # accepted it, and a few long requests on a few connections can all land on one worker
+    # (seen: one worker at 100 %, the other idle); a new connection goes to the worker that
+    # accepts first, i.e. the less busy one (a load balancer's least_conn does the same).
+    keepalive = 0 if a.batch else a.clients + 4
+    limits = httpx.Limits(max_connections=a.clients + 4, max_keepalive_connections=keepalive)
     async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as http:
         api = Api(http, tenant["app_key"], tenant["app_secret"])
         seal_id = await setup_tenant(api)

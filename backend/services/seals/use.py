@@ -52,18 +52,22 @@ async def use_seal(tenant: Tenant, seal_id: str, request: UseRequest, *,
 
 
 async def use_seal_many(tenant: Tenant, seal_id: str, requests: list[UseRequest], *,
-                        risk_settings: risk.RiskSettings | None = None,
-                        runtime=None) -> tuple[Seal, list[SealUse]]:
+                        risk_settings: risk.RiskSettings | None = None, runtime=None,
+                        log: list[audit.Entry] | None = None) -> tuple[Seal, list[SealUse]]:
     """Check and log one use per request (bulk issuance), in the caller's transaction: the
     grant is counted once by ``len(requests)``; refused, nothing is written and
-    ``SealUseRefused`` is raised (the caller rolls back, then ``log_refused``)."""
+    ``SealUseRefused`` is raised (the caller rolls back, then ``log_refused``).
+
+    ``log``: the ``seal.use`` operation-log entries are added to it for the caller to append
+    last, just before its commit — the audit chain's lock is held from the first append to the
+    commit, so appending late keeps the batch's other writes out of that serial section."""
     seal = await get_seal(tenant, seal_id)
     problem = usable_problem(seal)
     grant = None if problem else await _claim_grant(seal, requests[0], quantity=len(requests))
     if problem or grant is None:
         problem = problem or "NO_VALID_GRANT"
         raise SealUseRefused(f"this seal cannot be used: {problem}", details={"reason": problem})
-    return seal, await _log_uses(tenant, seal, grant, requests, "", risk_settings, runtime)
+    return seal, await _log_uses(tenant, seal, grant, requests, "", risk_settings, runtime, log)
 
 
 async def log_refused(tenant: Tenant, seal_id: str, requests: list[UseRequest], problem: str, *,
@@ -76,8 +80,10 @@ async def log_refused(tenant: Tenant, seal_id: str, requests: list[UseRequest], 
 
 async def _log_uses(tenant: Tenant, seal: Seal, grant: SealGrant | None,
                     requests: list[UseRequest], problem: str,
-                    risk_settings: risk.RiskSettings | None, runtime) -> list[SealUse]:
-    """One use row and one ``seal.use`` entry per request; the risk rules on the first use."""
+                    risk_settings: risk.RiskSettings | None, runtime,
+                    log: list[audit.Entry] | None = None) -> list[SealUse]:
+    """One use row and one ``seal.use`` entry per request (appended now, or added to ``log``);
+    the risk rules on the first use."""
     risk_settings = risk_settings or risk.RiskSettings()
     at = now()
     uses = [SealUse(tenant=tenant, seal=seal, grant=grant, user_ref=r.user_ref,
@@ -86,11 +92,15 @@ async def _log_uses(tenant: Tenant, seal: Seal, grant: SealGrant | None,
                     result="refused" if problem else "allowed", reason=problem)
             for r in requests]
     await insert_with_ids(SealUse, uses)
-    await audit.record_many([
+    entries = [
         audit.Entry("seal.use", f"seal:{seal.id}", actor=f"user:{r.user_ref}", result=u.result,
                     details={"document": r.document_ref, "reason": problem,
                              "grant": str(grant.id) if grant else None})
-        for r, u in zip(requests, uses)])
+        for r, u in zip(requests, uses)]
+    if log is not None:
+        log.extend(entries)
+    else:
+        await audit.record_many(entries)
     alerts = await risk.evaluate(tenant, seal, uses[0], grant, risk_settings, count=len(uses))
     if runtime is not None:
         await risk.notify(tenant, runtime, seal, alerts, risk_settings)
