@@ -4,6 +4,11 @@ The record and the created resource are written in ONE transaction, and (tenant,
 A concurrent retry therefore blocks on the unique index until the first request commits, then
 fails to insert and replays the stored answer: the resource is created once even under
 concurrent retries. A failed request (an error) rolls back its record, so a retry runs again.
+
+``prepare`` (optional) runs first, outside the transaction and only when there is no stored
+answer to replay: long work that writes nothing lasting (bulk issuance makes and stores its
+content-addressed files there) then holds no pooled connection idle in a transaction. Two
+concurrent first attempts may both prepare; only one commits.
 """
 from __future__ import annotations
 
@@ -47,8 +52,11 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
 
 
 async def run_idempotent(tenant: Tenant, key: str | None, method: str, path: str, body: bytes,
-                         action: Action, ttl_seconds: int) -> Outcome:
+                         action: Action, ttl_seconds: int,
+                         prepare: Callable[[], Awaitable[None]] | None = None) -> Outcome:
     if key is None:
+        if prepare is not None:
+            await prepare()
         async with in_transaction("default"):
             status, result = await action()
         return Outcome(status, result)
@@ -58,6 +66,8 @@ async def run_idempotent(tenant: Tenant, key: str | None, method: str, path: str
     stored = await _stored_outcome(tenant, key, print_, ttl_seconds)
     if stored:
         return stored
+    if prepare is not None:
+        await prepare()
     try:
         async with in_transaction("default"):
             record = await IdempotencyRecord.create(tenant=tenant, key=key, fingerprint=print_)

@@ -56,14 +56,19 @@ async def template_issue(request: Request, template_id: str) -> HTTPResponse:
         signers=tuple(x.model_dump() for x in i.signers), retention_until=i.retention_until)
         for i in body.items]
 
+    batch: list[issue_policies.Batch] = []
+
+    async def prepare() -> None:  # the PDF work, before the Idempotency-Key transaction
+        batch.append(await issue_policies.prepare(
+            request.ctx.tenant, request.app.ctx.runtime, who, template_id, items, choice,
+            ip=client_ip(request), device=body.device))
+
     async def action() -> tuple[int, dict]:
-        docs = await issue_policies.issue(request.ctx.tenant, request.app.ctx.runtime, who,
-                                          template_id, items, choice, ip=client_ip(request),
-                                          device=body.device)
+        docs = await issue_policies.store(batch[0])
         return 201, {"items": [document_lifecycle.present_document(d) for d in docs]}
 
     try:
-        return await respond_idempotent(request, action)
+        return await respond_idempotent(request, action, prepare)
     except SealUseRefused as refused:  # rolled back with the request: log the attempts now
         await issue_policies.log_refusal(request.ctx.tenant, request.app.ctx.runtime, refused)
         raise

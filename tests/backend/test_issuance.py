@@ -137,3 +137,25 @@ async def test_a_repeated_request_with_its_idempotency_key_issues_once(fapi):
     assert again.headers.get("Idempotent-Replayed") == "true"
     assert [d["id"] for d in again.json()["items"]] == [d["id"] for d in first.json()["items"]]
     assert await SealUse.filter(seal_id=seal_id).count() == 2
+
+
+async def test_a_batch_past_the_signature_quota_is_refused_before_any_work(fapi):
+    from backend.models.billing import QuotaHold
+
+    import_examples(fapi)
+    seal_id = ready_seal(fapi)
+    plan = fapi.request("PUT", "/api/v1/billing/plan", json={
+        "name": "限额", "items": {"signature.sm2": {"unit_price": 1, "quota": 6}}})
+    assert plan.status_code in (200, 201), plan.text
+    before = await Document.all().count()
+    refused = _issue(fapi, seal_id, _items(7))
+    assert refused.status_code == 402, refused.text
+    assert refused.json()["code"] == "QUOTA_EXCEEDED"
+    assert await Document.all().count() == before
+    assert await SealUse.filter(seal_id=seal_id).count() == 0
+    ok = _issue(fapi, seal_id, _items(6), key="quota-batch-1")
+    assert ok.status_code == 201, ok.text
+    assert await UsageEvent.filter(kind="signature.sm2").count() == 6
+    assert await QuotaHold.all().count() == 0  # the batch's hold was consumed by its metering
+    spent = _issue(fapi, seal_id, _items(1))
+    assert spent.status_code == 402
