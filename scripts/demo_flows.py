@@ -2,7 +2,8 @@
 state [签署场景演示].
 
     .venv/bin/python scripts/demo_flows.py                      # the demo server, new tenant
-    .venv/bin/python scripts/demo_flows.py --url http://host:8000 --app-key K --app-secret S
+    ESIGN_APP_SECRET=S .venv/bin/python scripts/demo_flows.py --url http://host:8000 --app-key K
+    (or --app-secret=S: the "=" form, since a generated secret may begin with "-")
 
 Without ``--app-key`` a fresh tenant is created with ``python -m backend.admin create-tenant``
 (on the server's database: the same DATABASE_URL, by default the demo's SQLite file). The server

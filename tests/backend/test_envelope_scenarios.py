@@ -190,7 +190,9 @@ def test_the_demo_script_runs_every_scenario_against_a_running_server(files_serv
     worker = start_worker({**test_env, "SEAL_ADMIN_CHECK": "false"}, tmp_path / "worker.log")
     try:
         run = subprocess.run([sys.executable, "scripts/demo_flows.py", "--url", files_server,
-                              "--app-key", tenant.app_key, "--app-secret", tenant.app_secret,
+                              # "=": a generated secret may begin with "-" (argparse would
+                              # take it for an option)
+                              f"--app-key={tenant.app_key}", f"--app-secret={tenant.app_secret}",
                               "--batch", "5"], cwd=ROOT, capture_output=True, text=True,
                              timeout=600)
     finally:
