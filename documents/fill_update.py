@@ -28,6 +28,7 @@ from sign.pdf.incremental import IncrementalUpdate
 from sign.pdf.structure import PdfStructure
 
 from .draw import Canvas
+from .pdfutil import page_resources
 from .fonts import CJKFont, Subset
 
 
@@ -59,11 +60,7 @@ def _entries(d: pikepdf.Dictionary, skip: Iterable[str] = ()) -> bytes:
 
 def _page_base(st: PdfStructure, page_no: int) -> _PageBase:
     page = st.page(page_no - 1).obj
-    res = page.get("/Resources")
-    node = page.get("/Parent")
-    while res is None and isinstance(node, pikepdf.Dictionary):  # inherited resources
-        res = node.get("/Resources")
-        node = node.get("/Parent")
+    res = page_resources(page)
     fonts = b""
     names: frozenset = frozenset()
     resources = b""
@@ -148,11 +145,11 @@ class TemplateBase:
         return self.pdf_bytes + appended
 
 
-def _stream(data: bytes, *, compress: bool = True, extra: bytes = b"") -> bytes:
+def _stream(data: bytes, *, compress: bool = True) -> bytes:
     if compress:
         data = zlib.compress(data, 6)
-        extra = b" /Filter /FlateDecode" + extra
-    return b"<< /Length %d%s >>\nstream\n" % (len(data), extra) + data + b"\nendstream"
+    flate = b" /Filter /FlateDecode" if compress else b""
+    return b"<< /Length %d%s >>\nstream\n" % (len(data), flate) + data + b"\nendstream"
 
 
 def _add_font(up: IncrementalUpdate, font: CJKFont, sub: Subset) -> int:

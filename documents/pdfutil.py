@@ -172,14 +172,20 @@ def flatten_annotations(pdf: pikepdf.Pdf, *, on_appearance: Optional[Callable[[p
     return done
 
 
-def own_resources(page: pikepdf.Dictionary) -> pikepdf.Dictionary:
-    """The page's own /Resources (inherited ones copied in), with private /Font and /XObject
-    dictionaries so pages sharing resources are not affected by additions."""
+def page_resources(page: pikepdf.Dictionary) -> Optional[pikepdf.Object]:
+    """The /Resources that apply to ``page``: its own, or the nearest inherited one."""
     res = page.get("/Resources")
     node = page.get("/Parent")
     while res is None and isinstance(node, pikepdf.Dictionary):
         res = node.get("/Resources")
         node = node.get("/Parent")
+    return res
+
+
+def own_resources(page: pikepdf.Dictionary) -> pikepdf.Dictionary:
+    """The page's own /Resources (inherited ones copied in), with private /Font and /XObject
+    dictionaries so pages sharing resources are not affected by additions."""
+    res = page_resources(page)
     new = pikepdf.Dictionary()
     if isinstance(res, pikepdf.Dictionary):
         for k, v in res.items():

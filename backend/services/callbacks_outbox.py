@@ -35,7 +35,7 @@ async def emit_many(tenant: Tenant | str, runtime, event_type: str, items: list[
     the endpoints are read once and the rows inserted together."""
     tenant_id = tenant if isinstance(tenant, str) else str(tenant.id)
     events = [CallbackEvent(tenant_id=tenant_id, type=event_type, data=data) for data in items]
-    await _insert(CallbackEvent, events)
+    await bulk_insert(CallbackEvent, events)  # UUID keys: the ids are set before the insert
     if endpoint is not None:
         targets = [endpoint]
     else:
@@ -43,20 +43,13 @@ async def emit_many(tenant: Tenant | str, runtime, event_type: str, items: list[
         targets = [e for e in active if event_type in e.events]
     deliveries = [CallbackDelivery(event=event, endpoint=target)
                   for event in events for target in targets]
-    await _insert(CallbackDelivery, deliveries)
+    await bulk_insert(CallbackDelivery, deliveries)
     for delivery in deliveries:
         await runtime.jobs.enqueue(DELIVER_JOB, key=f"callback:{delivery.id}",
                                    delivery_id=str(delivery.id),
                                    retries=runtime.settings.callback_max_attempts,
                                    retry_delay=runtime.settings.job_retry_delay_seconds)
     return events
-
-
-async def _insert(model, rows: list) -> None:
-    if len(rows) == 1:
-        await rows[0].save(force_create=True)
-    else:
-        await bulk_insert(model, rows)
 
 
 async def redeliver_failed(runtime, endpoint: CallbackEndpoint) -> int:

@@ -41,7 +41,6 @@ import logging
 import time
 from typing import Any
 
-from tortoise.transactions import in_transaction
 
 from backend import audit
 from backend.db import bulk_insert
@@ -122,16 +121,6 @@ class Batch:
     pdf_ms: float
 
 
-async def issue(tenant: Tenant, runtime, caller: Caller, template_ref: str,
-                items: list[PolicyItem], choice: SealChoice, *, ip: str = "",
-                device: str = "") -> list[Document]:
-    """``prepare`` then ``store`` in one go (the caller's transaction, or its own)."""
-    batch = await prepare(tenant, runtime, caller, template_ref, items, choice, ip=ip,
-                          device=device)
-    async with in_transaction("default"):
-        return await store(batch)
-
-
 async def prepare(tenant: Tenant, runtime, caller: Caller, template_ref: str,
                   items: list[PolicyItem], choice: SealChoice, *, ip: str = "",
                   device: str = "") -> Batch:
@@ -192,8 +181,8 @@ async def store(batch: Batch) -> list[Document]:
 
 
 async def log_refusal(tenant: Tenant, runtime, refused: SealUseRefused) -> None:
-    """Log each refused attempt of a batch (``issue`` raised ``refused``). Called by the caller
-    after its own transaction rolled back — the API runs ``issue`` inside the Idempotency-Key
+    """Log each refused attempt of a batch (``store`` raised ``refused``). Called by the caller
+    after its own transaction rolled back — the API runs ``store`` inside the Idempotency-Key
     transaction, which the refusal rolls back as a whole."""
     seal_id, requests = refused.attempts
     await log_refused(tenant, seal_id, requests, refused.details["reason"],
@@ -246,13 +235,14 @@ def _template_placement(version_id: Any, base: bytes, definition: dict,
 
 def _make_all(storage, pki, base: bytes, version_id: Any, definition: dict,
               items: list[PolicyItem], seal, binding, choice: SealChoice) -> list[_Made]:
-    from documents.fill import fill
+    from documents.fill import filler_for
 
     tpl = _cached(_DEFINITIONS, version_id, lambda: TemplateDef.from_dict(definition))
+    filler = filler_for(base, tpl)  # looked up once: its key hashes the template's bytes
     filled, problems = [], []
     for index, item in enumerate(items):
         try:
-            filled.append(fill(base, tpl, item.params))
+            filled.append(filler.fill(item.params))
         except FillError as exc:
             problems += [{"item": index, **d} for d in exc.details]
     if problems:
