@@ -8,7 +8,6 @@ import socket
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from asn1crypto import algos
 from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
 from pyhanko_certvalidator import ValidationContext
 
@@ -18,6 +17,7 @@ from sign.timestamps import (
     tst_info, validate_timestamp, verify_token,
 )
 from sign.tsa import DEFAULT_POLICY_OID, TimeStampAuthority, serve_in_thread
+from tests.gmssl_check import gmssl_verify_cert
 
 DATA = "保单 PDF bytes".encode()
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -144,17 +144,6 @@ def test_client_timeout():
 
 
 # ---- SM2 ---------------------------------------------------------------------------------------
-def _gmssl_verify(cert, signature_der: bytes, data: bytes) -> bool:
-    from gmssl import sm2 as gm
-
-    point = cert.public_key["public_key"].native
-    assert point[0] == 4 and len(point) == 65
-    rs = algos.DSASignature.load(signature_der).native
-    crypt = gm.CryptSM2(private_key="00", public_key=point[1:].hex())
-    crypt.public_key = point[1:].hex()  # gmssl lstrip("04")s the hex; set it verbatim
-    return bool(crypt.verify_with_sm3("%064x%064x" % (rs["r"], rs["s"]), data))
-
-
 def test_sm2_token_verifies_with_gmssl(tsa_identity_sm2):
     tsa = TimeStampAuthority.from_identity(tsa_identity_sm2)
     assert tsa.digest_algorithm == "sm3"
@@ -167,8 +156,8 @@ def test_sm2_token_verifies_with_gmssl(tsa_identity_sm2):
     from gmssl import func, sm3
 
     assert _attr(si["signed_attrs"], "message_digest").native.hex() == sm3.sm3_hash(func.bytes_to_list(content))
-    assert _gmssl_verify(tsa_identity_sm2.cert, si["signature"].native, si["signed_attrs"].untag().dump())
-    assert not _gmssl_verify(tsa_identity_sm2.cert, si["signature"].native, b"other data")
+    assert gmssl_verify_cert(tsa_identity_sm2.cert, si["signature"].native, si["signed_attrs"].untag().dump())
+    assert not gmssl_verify_cert(tsa_identity_sm2.cert, si["signature"].native, b"other data")
     info = verify_token(token, digest=hash_data("sm3", DATA), hash_alg="sm3")
     assert info["message_imprint"]["hash_algorithm"]["algorithm"].dotted == "1.2.156.10197.1.401"
 

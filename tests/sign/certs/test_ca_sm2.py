@@ -5,26 +5,14 @@ import shutil
 import subprocess
 
 import pytest
-from asn1crypto import algos
 
 from sign.certs.ca import create_hierarchy
 from sign.certs.pem import dump_certificate, load_certificate, load_private_key
 from sign.certs.profiles import CompanySubject, hash_id_number
+from tests.gmssl_check import gmssl_verify_cert as gmssl_verify
 
 SM2_CURVE = "1.2.156.10197.1.301"
 SM2_WITH_SM3 = "1.2.156.10197.1.501"
-
-
-def gmssl_verify(issuer_cert, signature_der: bytes, data: bytes) -> bool:
-    """Verify an SM2 signature (DER r,s) with gmssl: SM3(Z||M), default user id."""
-    from gmssl import sm2 as gm
-
-    point = issuer_cert.public_key["public_key"].native
-    assert point[0] == 4 and len(point) == 65
-    rs = algos.DSASignature.load(signature_der).native
-    crypt = gm.CryptSM2(private_key="00", public_key=point[1:].hex())
-    crypt.public_key = point[1:].hex()  # gmssl lstrip("04")s the hex; set it verbatim
-    return bool(crypt.verify_with_sm3("%064x%064x" % (rs["r"], rs["s"]), data))
 
 
 def _cert_ok(cert, issuer) -> bool:

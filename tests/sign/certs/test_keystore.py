@@ -7,7 +7,6 @@ import json
 import secrets
 
 import pytest
-from asn1crypto import algos
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
@@ -17,6 +16,7 @@ from sign.certs.errors import KeyNotFound, KeyStoreError, UnsupportedMechanism, 
 from sign.certs.keystore import SoftKeyStore
 from sign.certs.profiles import CASubject, CompanySubject
 from sign.certs.validate import validate_chain
+from tests.gmssl_check import cert_point, gmssl_verify, gmssl_verify_digest
 
 KEK = bytes(range(16))
 DATA = b"policy document bytes"
@@ -32,14 +32,8 @@ def _pub(store, key_id):
 
 
 def _gmssl_verify(spki, sig_der, data=None, digest=None):
-    from gmssl import sm2 as gm
-
-    point = spki["public_key"].native
-    rs = algos.DSASignature.load(sig_der).native
-    crypt = gm.CryptSM2(private_key="00", public_key=point[1:].hex())
-    crypt.public_key = point[1:].hex()
-    sig = "%064x%064x" % (rs["r"], rs["s"])
-    return bool(crypt.verify_with_sm3(sig, data) if digest is None else crypt.verify(sig, digest))
+    point = cert_point(spki)
+    return gmssl_verify(point, sig_der, data) if digest is None else gmssl_verify_digest(point, sig_der, digest)
 
 
 @pytest.mark.parametrize("alg", ["rsa2048", "ecdsa-p256"])

@@ -13,6 +13,7 @@ from sign.ltv.verify_at import verify_at
 from sign.ofd.package import read_zip, write_zip
 from sign.ofd.verify import verify_ofd
 from sign.timestamps import tst_info
+from tests.gmssl_check import gmssl_verify_cert
 
 from .ltv_testkit import (JUST_AFTER, AFTER_SIGNER, AFTER_TSA1, HORIZON, NOW, RENEWAL_TIME, forge_page_update, levels,
                           signed_ofd, signed_pdf)
@@ -20,15 +21,8 @@ from .ltv_testkit import (JUST_AFTER, AFTER_SIGNER, AFTER_TSA1, HORIZON, NOW, RE
 
 def _gmssl_verify_token(token, cert) -> bool:
     """gmssl (independent SM2/SM3 code) verifies the TSA's SM2 signature over the signed attributes."""
-    from gmssl import sm2
     si = token["content"]["signer_infos"][0]
-    point = cert.public_key["public_key"].native
-    pub = (point[1:] if isinstance(point, bytes) else bytes(point)[1:]).hex()
-    sig = si["signature"].native
-    from sign.crypto.sm2 import decode_signature
-    r, s = decode_signature(sig)
-    tbs = si["signed_attrs"].untag().dump()
-    return sm2.CryptSM2(private_key="", public_key=pub).verify_with_sm3(f"{r:064x}{s:064x}", tbs)
+    return gmssl_verify_cert(cert, si["signature"].native, si["signed_attrs"].untag().dump())
 
 
 @pytest.fixture(scope="module")

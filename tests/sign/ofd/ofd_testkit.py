@@ -7,6 +7,7 @@ import zipfile
 from typing import Callable, Optional
 
 from sign.ofd.generate import Image, Line, PageSpec, Text, generate_ofd
+from tests.gmssl_check import gmssl_verify_cert
 
 KEYWORD = "投保人签章"
 
@@ -76,12 +77,4 @@ def add(data: bytes, name: str, content: bytes) -> bytes:
 
 def gmssl_verify(cert, signature_der: bytes, data: bytes) -> bool:
     """Independent SM2 check (gmssl, default user ID)."""
-    from gmssl import sm2 as gsm2
-
-    from sign.crypto.sm2 import decode_signature
-
-    point = bytes(cert.public_key["public_key"].native)
-    r, s = decode_signature(signature_der)
-    crypt = gsm2.CryptSM2(private_key="00", public_key=point[1:].hex())
-    crypt.public_key = point[1:].hex()
-    return bool(crypt.verify_with_sm3("%064x%064x" % (r, s), data))
+    return gmssl_verify_cert(cert, signature_der, data)

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import pikepdf
-from asn1crypto import algos, cms
+from asn1crypto import cms
 
 from sign.pdf import sign_pdf, sign_pdf_dual
 from sign.specs import SignatureSpec
+from tests.gmssl_check import gmssl_verify_cert
 
 from .pdf_testkit import pdfsig, pdfsig_validations, pyhanko_status
 
@@ -27,15 +28,7 @@ def _signed_bytes(path, br):
 
 
 def _gmssl_verify(cert, signed_attrs_der: bytes, signature_der: bytes) -> bool:
-    from gmssl import sm2 as gm_sm2
-
-    point = bytes(cert.public_key["public_key"].native)  # 04 || x || y
-    assert point[0] == 4 and len(point) == 65
-    pub_hex = point[1:].hex()  # gmssl wants x || y in hex, without the 04 prefix
-    rs = algos.DSASignature.load(signature_der).native
-    sig_hex = "%064x%064x" % (rs["r"], rs["s"])
-    return bool(gm_sm2.CryptSM2(private_key="", public_key=pub_hex)
-                .verify_with_sm3(sig_hex, signed_attrs_der))
+    return gmssl_verify_cert(cert, signature_der, signed_attrs_der)
 
 
 def _check_sm2_signature(path, name_sub_br_der, cert):

@@ -5,10 +5,8 @@ import io
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from gmssl import sm2 as gmssl_sm2
 from PIL import Image
 
-from sign.crypto.sm2 import signature_to_raw
 from sign.crypto.sm3 import sm3_digest
 from sign.seals.appearance import seal_appearance_png
 from sign.seals.errors import SealFormatError, SealUnsupported
@@ -16,6 +14,7 @@ from sign.seals.gbt38540 import (
     SCOPE_SEAL_INFO, SCOPE_SEQUENCE, make_seal, make_ses_signature, parse_seal, parse_ses_signature,
     verify_seal, verify_ses_signature,
 )
+from tests.gmssl_check import gmssl_verify_cert
 
 PNG = b""  # filled lazily
 
@@ -40,13 +39,6 @@ def maker(ca):
     return ca.sm2.issuing.new_identity(CompanySubject("测试电子印章制章中心", credit_code="91110000100000001X"))
 
 
-def gmssl_verify(cert, signature_der: bytes, data: bytes) -> bool:
-    """Independent check with gmssl (pure Python SM2, default user ID)."""
-    point = cert.public_key["public_key"].native  # 04 || x || y
-    rs = signature_to_raw(signature_der).hex()
-    return gmssl_sm2.CryptSM2(public_key=point[1:].hex(), private_key="").verify_with_sm3(rs, data)
-
-
 @pytest.mark.parametrize("version", [4, 1])
 def test_make_parse_verify_roundtrip(maker, sm2_identity, version):
     der = make_seal(name="测试保险股份有限公司合同专用章", picture=_png(), maker=maker,
@@ -65,7 +57,7 @@ def test_make_parse_verify_roundtrip(maker, sm2_identity, version):
     assert result.valid, result.problems
     assert result.signed_scope == (SCOPE_SEAL_INFO if version == 4 else SCOPE_SEQUENCE)
     assert result.warnings == ()
-    assert gmssl_verify(info.maker_cert, info.signature, info.signed_bytes)
+    assert gmssl_verify_cert(info.maker_cert, info.signature, info.signed_bytes)
 
 
 def test_cert_digest_list(maker, sm2_identity, rsa_identity):
@@ -132,7 +124,7 @@ def test_ses_signature_roundtrip(maker, sm2_identity, event_identity_sm2, versio
     assert abs((info.time_info - datetime.now(timezone.utc)).total_seconds()) < 120
     result = verify_ses_signature(sig, digest)
     assert result.valid, result.problems
-    assert gmssl_verify(info.signer_cert, info.signature, info.signed_bytes)
+    assert gmssl_verify_cert(info.signer_cert, info.signature, info.signed_bytes)
     assert verify_ses_signature(sig, sm3_digest(b"other")).codes == ("SES_DATA_HASH_MISMATCH",)
     # a signer whose certificate is not in the seal
     stranger = verify_ses_signature(make_ses_signature(seal, digest, event_identity_sm2))
@@ -171,7 +163,7 @@ def test_corpus_seal(corpus_dir, name):
     result = verify_seal(info, at=info.valid_start + timedelta(days=1))
     assert result.valid and result.signed_scope == scope, result.problems
     assert verify_seal(info, at=info.valid_end + timedelta(seconds=1)).codes == ("SEAL_EXPIRED",)
-    assert gmssl_verify(info.maker_cert, info.signature, info.signed_bytes)
+    assert gmssl_verify_cert(info.maker_cert, info.signature, info.signed_bytes)
     png = Image.open(io.BytesIO(seal_appearance_png(info)))
     assert png.size == (400, 400) and png.mode == "RGBA"
 
@@ -185,8 +177,8 @@ def test_corpus_ses_signature(corpus_dir, name, version):
     result = verify_ses_signature(info, bytes(32))
     assert result.valid, result.problems
     assert result.signer_cert_in_seal and result.seal.signed_scope == SCOPE_SEAL_INFO
-    assert gmssl_verify(info.signer_cert, info.signature, info.signed_bytes)
-    assert gmssl_verify(info.seal.maker_cert, info.seal.signature, info.seal.signed_bytes)
+    assert gmssl_verify_cert(info.signer_cert, info.signature, info.signed_bytes)
+    assert gmssl_verify_cert(info.seal.maker_cert, info.seal.signature, info.seal.signed_bytes)
     assert not verify_ses_signature(info, b"\x01" * 32).valid
     # ofdrw's V5 sample (2026) was signed with its 2020-2022 test certificates: reported, not fatal
     assert result.signer_cert_valid_at_signing is (version == 4)
