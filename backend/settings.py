@@ -96,6 +96,9 @@ SETTINGS_DOC: tuple[Setting, ...] = (
     Setting("S3_SECRET_KEY", "", "secret key of the s3:// STORAGE_URL"),
     Setting("STORAGE_ENCRYPT", False, "encrypt stored files at rest (SM4-GCM, key derived from the "
             "first data key)"),
+    Setting("STORAGE_FSYNC", True, "local file store: fsync each file and its folder before the "
+            "write returns (a power cut cannot lose a file the database names); off only for "
+            "throw-away data"),
     Setting("DOCUMENT_RETENTION_YEARS", 30, "default retention of a document (years from creation)"),
     Setting("METRICS_TOKEN", "", "bearer token required by /metrics and /healthz/certificates; "
             "empty = open (restrict them at the network)"),
@@ -201,6 +204,7 @@ class Settings:
     s3_access_key: str = ""
     s3_secret_key: str = ""
     storage_encrypt: bool = False
+    storage_fsync: bool = True
     document_retention_years: int = 30
     metrics_token: str = ""
     worker_metrics_port: int = 0

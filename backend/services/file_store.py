@@ -4,6 +4,7 @@ async helpers that keep blocking file/S3 I/O and PDF work off the event loop.
 * ``file://`` (default ``DATA_DIR/files``): ``LocalStorage``;
 * ``s3://bucket?endpoint=https://minio:9000&region=cn-north-1&prefix=esign/``: ``S3Storage``
   with ``S3_ACCESS_KEY`` / ``S3_SECRET_KEY``;
+* ``STORAGE_FSYNC`` (default true): local files are on disk before a write returns;
 * ``STORAGE_ENCRYPT=true``: SM4-GCM at rest (``Sm4GcmCipher``) with a key derived from the
   first data key by HMAC-SM3 (rotating DATA_KEYS keeps the first key's derived key: old blobs
   stay readable while that key is listed first).
@@ -36,10 +37,12 @@ def build_storage(settings: Settings) -> Storage:
     cipher = storage_cipher(settings) if settings.storage_encrypt else None
     url = settings.storage_url or ""
     if not url:
-        return LocalStorage(settings.data_path / "files", cipher=cipher)
+        return LocalStorage(settings.data_path / "files", cipher=cipher,
+                            durable=settings.storage_fsync)
     parts = urllib.parse.urlsplit(url)
     if parts.scheme == "file":
-        return LocalStorage(urllib.parse.unquote(parts.netloc + parts.path), cipher=cipher)
+        return LocalStorage(urllib.parse.unquote(parts.netloc + parts.path), cipher=cipher,
+                            durable=settings.storage_fsync)
     if parts.scheme == "s3":
         query = dict(urllib.parse.parse_qsl(parts.query))
         if not parts.netloc or not query.get("endpoint"):

@@ -37,6 +37,88 @@ def check_roundtrip(store) -> BlobRef:
     return ref
 
 
+def fsynced_files(monkeypatch) -> list[str]:
+    """Records what each ``os.fsync`` call flushes (the stdlib call still runs)."""
+    flushed: list[str] = []
+    real = os.fsync
+
+    def fsync(fd):
+        flushed.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    return flushed
+
+
+def test_a_local_write_is_on_disk_before_put_returns(tmp_path, monkeypatch):
+    flushed = fsynced_files(monkeypatch)
+    store = LocalStorage(tmp_path / "blobs")
+    ref = store.put(DATA)
+    folder = str((tmp_path / "blobs" / ref.key).parent)
+    # the blob and its meta file, each fsynced as its temp file before the rename, then the
+    # folder holding both new names
+    assert len(flushed) == 3 and flushed[-1] == folder
+    assert all(os.path.dirname(f) == folder and ".tmp-" in f for f in flushed[:2])
+    assert store.put(DATA) == ref and len(flushed) == 3  # already stored: nothing written
+    assert not [p for p in os.listdir(folder) if p.startswith(".tmp-")]
+
+
+def test_durable_off_skips_the_fsyncs(tmp_path, monkeypatch):
+    flushed = fsynced_files(monkeypatch)
+    store = LocalStorage(tmp_path / "blobs", durable=False)
+    assert store.get(store.put(DATA)) == DATA and flushed == []
+
+
+def file_system_calls(monkeypatch, root) -> list[str]:
+    """Records, in order, each opening of ``root`` (what ``syncfs`` needs) and each rename."""
+    calls: list[str] = []
+    real_open, real_replace = os.open, os.replace
+
+    def open_(path, flags, *args):
+        if os.fspath(path) == str(root):
+            calls.append("sync")
+        return real_open(path, flags, *args)
+
+    def replace(src, dst):
+        calls.append("rename")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "open", open_)
+    monkeypatch.setattr(os, "replace", replace)
+    return calls
+
+
+def test_put_many_syncs_contents_before_the_renames_and_names_after(tmp_path, monkeypatch):
+    root = tmp_path / "blobs"
+    store = LocalStorage(root)
+    calls = file_system_calls(monkeypatch, root)
+    blobs = [DATA + str(i).encode() for i in range(40)] + [DATA + b"0"]  # one repeated
+    refs = store.put_many(blobs)
+    assert [r.sha256 for r in refs] == [hashlib.sha256(b).hexdigest() for b in blobs]
+    assert all(store.get(r) == b for r, b in zip(refs, blobs))
+    assert calls == ["sync"] + ["rename"] * 80 + ["sync"]  # 40 blobs + their meta files
+    assert not list(root.rglob(".tmp-*"))
+    calls.clear()
+    assert store.put_many(blobs) == refs and calls == []  # all stored: nothing written
+
+
+def test_put_many_that_fails_leaves_no_temp_file(tmp_path, monkeypatch):
+    root = tmp_path / "blobs"
+    store = LocalStorage(root)
+    real_replace, done = os.replace, []
+
+    def replace(src, dst):
+        if len(done) == 3:
+            raise OSError(28, "No space left on device")
+        done.append(dst)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(OSError):
+        store.put_many([DATA + b"a", DATA + b"b", DATA + b"c"])
+    assert not list(root.rglob(".tmp-*"))
+
+
 def test_local_storage(tmp_path):
     store = LocalStorage(tmp_path / "blobs")
     ref = check_roundtrip(store)
