@@ -12,6 +12,7 @@ signed) over httpx: MinIO, Ceph RGW, OSS/COS/OBS S3 endpoints, AWS.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 import hmac
 import itertools
@@ -283,38 +284,36 @@ def _discard(paths) -> None:
             pass
 
 
-def _fsync_folder(folder: str) -> None:
-    """Make the renames in ``folder`` durable (a new name lives in the folder's own data)."""
-    fd = os.open(folder, os.O_RDONLY)
+def _on_descriptor(path: str, call) -> None:
+    """``call(fd)`` on ``path`` opened read-only (how fsync and syncfs reach a folder)."""
+    fd = os.open(path, os.O_RDONLY)
     try:
-        os.fsync(fd)
+        call(fd)
     finally:
         os.close(fd)
 
 
-_SYNCFS: list = []
+def _fsync_folder(folder: str) -> None:
+    """Make the renames in ``folder`` durable (a new name lives in the folder's own data)."""
+    _on_descriptor(folder, os.fsync)
 
 
+@functools.cache
 def _syncfs():
     """``syncfs(2)`` as ``f(path)`` (flushes the file system holding ``path``), or None where
     the C library has none (not Linux): ``put_many`` then fsyncs file by file."""
-    if not _SYNCFS:
-        import ctypes
-        try:
-            call = ctypes.CDLL(None, use_errno=True).syncfs
-        except (OSError, AttributeError):
-            _SYNCFS.append(None)
-        else:
-            def syncfs(path: str) -> None:
-                fd = os.open(path, os.O_RDONLY)
-                try:
-                    if call(fd) != 0:
-                        err = ctypes.get_errno()
-                        raise OSError(err, os.strerror(err), path)
-                finally:
-                    os.close(fd)
-            _SYNCFS.append(syncfs)
-    return _SYNCFS[0]
+    import ctypes
+    try:
+        call = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+
+    def checked(fd: int) -> None:
+        if call(fd) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
+
+    return lambda path: _on_descriptor(path, checked)
 
 
 # ---------------------------------------------------------------------- S3 / SigV4

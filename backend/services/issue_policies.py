@@ -254,7 +254,7 @@ def _make_all(storage, pki, base: bytes, version_id: Any, definition: dict,
                     where or resolve_placement(pdf, definition, choice.role, choice.page,
                                                choice.rect, choice.keyword, choice.size), reason)
               for pdf in filled]
-    refs = storage.put_many(filled + signed)  # stored together: the writes' fsyncs overlap
+    refs = storage.put_many(filled + signed)  # together: one sync for the batch's files
     return [_Made(refs[i], refs[len(filled) + i]) for i in range(len(filled))]
 
 
